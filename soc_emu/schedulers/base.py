@@ -14,13 +14,18 @@ from soc_emu.model.platform import Platform
 class Scheduler(ABC):
     """Maps ready tasks onto PEs at decision points.
 
-    Subclasses set :attr:`name` (the registry key), may change :attr:`default_binding`, and implement
+    Subclasses set :attr:`name` (the registry key), may change :attr:`default_binding` and
+    :attr:`dispatch_order`, and implement
     :meth:`decide`. :meth:`reset` is called once before a run with the platform and the run's random
     generator (the only randomness a scheduler may use).
     """
 
     name: ClassVar[str] = ""
     default_binding: ClassVar[Binding] = Binding.ON_READY
+    #: How a PE's queue is served. ``"first_ready"`` (DS3): a free slot starts the lowest-priority queued
+    #: task whose inputs have arrived. ``"in_order"`` (DS3's dynamic dependencies, used by HEFT): a free
+    #: slot takes the lowest-priority queued task and waits for its inputs, so a plan runs as planned.
+    dispatch_order: ClassVar[str] = "first_ready"
     description: ClassVar[str] = ""
 
     def __init__(self, *, binding: Binding | None = None) -> None:

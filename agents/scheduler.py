@@ -1,0 +1,80 @@
+"""``deepsocs``: the learned scheduler as a regular :class:`~soc_emu.schedulers.base.Scheduler`.
+
+``soc-emu run --scheduler deepsocs`` loads the shipped checkpoint (``--model PATH`` another one) and acts
+greedily: at every decision point it picks the highest-scoring candidate task and maps it to the PE of the
+decision rule (earliest estimated finish, or the network's PE head when the checkpoint has one).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from agents.checkpoint import load_checkpoint
+from agents.features import DecisionRule, Featurizer
+from agents.policy import Policy, Step
+from soc_emu.engine.view import Assignment, Binding, SystemView
+from soc_emu.model.platform import Platform
+from soc_emu.schedulers.base import Scheduler
+
+
+class DeepSoCSScheduler(Scheduler):
+    """Learned hierarchical graph scheduler (Decima/DeepSoCS style), PyTorch inference on one thread.
+
+    Parameters
+    ----------
+    model_path:
+        Checkpoint to load (default: the one shipped in ``agents/checkpoints``).
+    binding:
+        Override the binding the checkpoint was trained with (the decision rule follows it).
+    sample:
+        Sample actions from the policy instead of taking the best one (uses the run's scheduler
+        generator, so a seed still fixes the run).
+    record:
+        Keep every step taken in :attr:`steps` (training rollouts).
+    """
+
+    name: ClassVar[str] = "deepsocs"
+    default_binding: ClassVar[Binding] = Binding.LATE
+    dispatch_order: ClassVar[str] = "first_ready"
+    description: ClassVar[str] = "learned hierarchical graph agent (PyTorch)"
+
+    def __init__(
+        self,
+        *,
+        model_path: str | None = None,
+        binding: Binding | str | None = None,
+        sample: bool = False,
+        record: bool = False,
+        loaded=None,  # type: ignore[no-untyped-def]  # an already loaded model (training, tests)
+    ) -> None:
+        model = loaded if loaded is not None else load_checkpoint(model_path)
+        if isinstance(binding, str):
+            binding = Binding(binding)
+        rule = model.rule
+        if binding is not None and binding != rule.binding:
+            rule = DecisionRule(binding, rule.slack, rule.pe_slack)
+        super().__init__(binding=rule.binding)
+        self.model = model
+        self.rule = rule
+        self.sample = sample
+        self.record = record
+        self.steps: list[Step] = []
+        self.policy: Policy | None = None
+
+    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
+        super().reset(platform, rng)
+        torch.set_num_threads(1)
+        self.policy = Policy(self.model.net, Featurizer(platform, self.rule))
+        self.steps = []
+
+    def decide(self, view: SystemView) -> list[Assignment]:
+        assert self.policy is not None, "reset() must be called before decide()"
+        assignment, step = self.policy.decide(view, self.rng if self.sample else None)
+        if assignment is None:
+            return []
+        if self.record and step is not None:
+            self.steps.append(step)
+        return [assignment]

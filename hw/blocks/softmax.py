@@ -1,0 +1,134 @@
+"""Row softmax approximation: exp lookup table on (rowmax - x), row sum, iterative reciprocal."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.blocks.params import check_bits, check_int, check_multiple, check_width
+from hw.blocks.vectors import maximum, vector_layout, vector_stream
+from hw.golden.softmax import EXP_FRAC_BITS, exp_table, reciprocal_bits
+
+
+class Softmax(wiring.Component):
+    """Softmax over consecutive rows of ``row_len`` elements, ``width`` elements per beat.
+
+    The fixed-point contract (input scale, Q.15 exp table, reciprocal ``2**K // sum``, Q.(bits-1)
+    probabilities) is documented in :mod:`hw.golden.softmax`. One row is processed at a time in four
+    phases over a row buffer of ``row_len / width`` beats:
+
+    1. load: accept the row (1 beat per cycle) into the row buffer, tracking the row maximum;
+    2. sum: re-read the buffer, look up ``e = table[min(max - x, len - 1)]`` per lane, accumulate;
+    3. divide: restoring division ``2**K // sum``, one quotient bit per cycle (``K + 1`` cycles);
+    4. emit: re-read the buffer and output ``min((e * recip) >> (K - bits + 1), 2**(bits-1) - 1)``
+       (1 beat per cycle when ``o`` is ready).
+
+    A row therefore takes ``3 * row_len / width + K + 1`` cycles when never stalled; the next row's
+    load starts after the last output beat. ``K = bits - 1 + 16 + ceil_log2(row_len)``.
+
+    Parameters
+    ----------
+    bits : int
+        Element width of inputs and outputs, 8 or 16.
+    width : int
+        Elements per beat; must divide ``row_len``.
+    row_len : int
+        Elements per row, a multiple of ``width``.
+    in_frac_bits : int
+        Fractional bits of the input (``x`` means ``x / 2**in_frac_bits``), ``0 <= in_frac_bits < bits``.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(ArrayLayout(signed(bits), width)))
+        Scores, row after row.
+    o : Out(stream.Signature(ArrayLayout(signed(bits), width)))
+        Probabilities in Q.(bits-1), same order. Golden model: :func:`hw.golden.softmax.softmax_rows`.
+    """
+
+    def __init__(self, *, bits: int, width: int, row_len: int, in_frac_bits: int) -> None:
+        self.bits = check_bits("Softmax", bits)
+        self.width = check_width("Softmax", width)
+        self.row_len = check_int("Softmax", "row_len", row_len, minimum=1)
+        check_multiple("Softmax", "row_len", self.row_len, "width", self.width)
+        self.in_frac_bits = check_int("Softmax", "in_frac_bits", in_frac_bits, minimum=0,
+                                      maximum=self.bits - 1)
+        self.table = exp_table(self.bits, self.in_frac_bits)
+        self.recip_bits = reciprocal_bits(self.bits, self.row_len)
+        super().__init__({
+            "i": In(vector_stream(self.bits, self.width)),
+            "o": Out(vector_stream(self.bits, self.width)),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        bits, width = self.bits, self.width
+        beats = self.row_len // width
+        k_bits = self.recip_bits
+        last_entry = len(self.table) - 1
+
+        m.submodules.row = row = memory.Memory(shape=vector_layout(bits, width), depth=beats, init=[])
+        row_wr = row.write_port()
+        row_rd = row.read_port(domain="comb")
+        m.submodules.exp = exp_rom = memory.Memory(shape=unsigned(EXP_FRAC_BITS + 1),
+                                                   depth=len(self.table), init=self.table)
+        exp_rd = [exp_rom.read_port(domain="comb") for _ in range(width)]
+
+        index = Signal(range(beats))
+        row_max = Signal(signed(bits))
+        total = Signal(EXP_FRAC_BITS + 1 + max(1, (self.row_len - 1).bit_length()) + 1)
+        remainder = Signal(len(total) + 1)
+        recip = Signal(k_bits + 1)
+        div_step = Signal(range(k_bits + 2))
+        last_beat = index == beats - 1
+
+        # Exponentials of the beat at `index` (used by the sum and the emit phases).
+        exps = []
+        for k in range(width):
+            distance = Signal(bits + 1, name=f"distance{k}")
+            m.d.comb += distance.eq(row_max - row_rd.data[k])
+            m.d.comb += exp_rd[k].addr.eq(Mux(distance > last_entry, last_entry, distance))
+            exps.append(exp_rd[k].data)
+        m.d.comb += [row_rd.addr.eq(index), row_wr.addr.eq(index), row_wr.data.eq(self.i.payload)]
+
+        with m.FSM():
+            with m.State("LOAD"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid):
+                    m.d.comb += row_wr.en.eq(1)
+                    beat_max = reduce(maximum, [self.i.payload[k] for k in range(width)])
+                    m.d.sync += row_max.eq(Mux(index == 0, beat_max, maximum(row_max, beat_max)))
+                    m.d.sync += index.eq(Mux(last_beat, 0, index + 1))
+                    with m.If(last_beat):
+                        m.d.sync += total.eq(0)
+                        m.next = "SUM"
+            with m.State("SUM"):
+                m.d.sync += total.eq(total + sum(exps))
+                m.d.sync += index.eq(Mux(last_beat, 0, index + 1))
+                with m.If(last_beat):
+                    m.d.sync += [remainder.eq(0), recip.eq(0), div_step.eq(0)]
+                    m.next = "DIVIDE"
+            with m.State("DIVIDE"):
+                # Numerator 2**K: its only 1 bit enters at the first step.
+                shifted = Cat(div_step == 0, remainder)
+                fits = shifted >= total
+                m.d.sync += [
+                    remainder.eq(Mux(fits, shifted - total, shifted)),
+                    recip.eq(Cat(fits, recip)),
+                    div_step.eq(div_step + 1),
+                ]
+                with m.If(div_step == k_bits):
+                    m.next = "EMIT"
+            with m.State("EMIT"):
+                top = (1 << (bits - 1)) - 1
+                m.d.comb += self.o.valid.eq(1)
+                for k in range(width):
+                    scaled = (exps[k] * recip) >> (k_bits - (bits - 1))
+                    m.d.comb += self.o.payload[k].eq(Mux(scaled > top, top, scaled))
+                with m.If(self.o.ready):
+                    m.d.sync += index.eq(Mux(last_beat, 0, index + 1))
+                    with m.If(last_beat):
+                        m.next = "LOAD"
+        return m

@@ -1,0 +1,469 @@
+"""The compute core: an L-lane output-stationary MAC array driven by an instruction ROM.
+
+Per cycle the core broadcasts one int8 X element to ``L`` lanes and multiplies it with one word of ``L``
+int8 weights, accumulating in 32 bits. After ``k_bound`` cycles the ``L`` accumulators are either stored
+as partial sums or requantised (arithmetic shift, saturation to int8, optional ReLU) and handed to the
+output writer. Four decoupled units run ahead of the MAC array, each stepping through the same program:
+
+- the weight fetcher streams ``k_bound x L`` weight tiles from off-chip into a circular weight buffer
+  (as many tiles in flight as the buffer holds: double buffering and more);
+- the X reader feeds operands from the scratchpad or the stream-in ring (waiting for arrival);
+- the X loader streams operands from off-chip once per N tile;
+- the output writer serialises results into the scratchpad, the stream-out port or off-chip lines.
+
+A core fetches its next instruction when the MAC array finishes a task (one reconfiguration cycle,
+counted). Only the sources/destinations that the program uses are generated: a core whose program never
+reads off-chip X has no X loader, one that never streams out has no stream port, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.core.isa import ADDR_BITS, INSTR_LAYOUT, Dest, Instruction, XSource
+from hw.core.memory_system import LEN_BITS, MAX_BURST, read_client_signature, write_client_signature
+from hw.core.stress import random_stall
+from hw.errors import HwError
+
+ACC_BITS = 32
+CNT_BITS = 32
+
+
+def _log2(value: int, what: str) -> int:
+    if value < 1 or value & (value - 1):
+        raise HwError(f"must be a power of two, not {value}", source=what)
+    return value.bit_length() - 1
+
+
+class GemmCore(wiring.Component):
+    """One compute core (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Core name (for signal names and errors).
+    lanes : int
+        ``L``, MAC lanes; a power of two and a multiple of ``words_per_line``.
+    words_per_line : int
+        ``B``, int8 words per off-chip line.
+    program : sequence of Instruction
+        The instruction ROM contents.
+    spad_words, ring_words, psum_entries, wbuf_entries : int
+        Scratchpad (int8 elements), stream-in ring (elements, power of two), partial-sum memory
+        (``L x 32``-bit entries) and weight buffer (``L``-element entries, power of two) depths.
+    seed : int
+        Seed of this core's stress-stall generator.
+
+    Attributes
+    ----------
+    start : In(1)
+        Begin executing the program (level; hold high).
+    done : Out(1)
+        All instructions executed and all results written.
+    rd_w, rd_x : Out(read client)
+        Off-chip read channels for weights and (if used) X operands.
+    wr : Out(write client)
+        Off-chip write channel (if used).
+    s_in : In(stream.Signature(8)), s_out : Out(stream.Signature(8))
+        Element streams from the producer core / to the consumer core (if used).
+    busy, stall, reconf : Out(32)
+        Cycles in which the MAC array stepped, waited while running, and decoded an instruction.
+    trace_addr : In, trace_data : Out(32)
+        Read the cycle (``cycle`` input) at which instruction ``trace_addr`` finished.
+    """
+
+    def __init__(self, *, name: str, lanes: int, words_per_line: int, program: Sequence[Instruction],
+                 spad_words: int, ring_words: int, psum_entries: int, wbuf_entries: int,
+                 seed: int = 1) -> None:
+        self.core_name = name
+        self.lanes = lanes
+        self.B = words_per_line
+        self.program = list(program)
+        if not self.program:
+            raise HwError("a core needs at least one instruction", source=f"core {name}")
+        _log2(lanes, f"core {name}: lanes")
+        _log2(words_per_line, "words_per_line")
+        if lanes % words_per_line:
+            raise HwError(f"lanes ({lanes}) must be a multiple of the off-chip words per cycle "
+                          f"({words_per_line})", source=f"core {name}: lanes")
+        _log2(wbuf_entries, f"core {name}: weight buffer entries")
+        for instr in self.program:
+            if instr.k_bound > wbuf_entries:
+                raise HwError(f"task {instr.task}: K={instr.k_bound} exceeds the weight buffer "
+                              f"({wbuf_entries} entries)", source=f"core {name}")
+        self.spad_words = spad_words
+        self.ring_words = ring_words
+        self.psum_entries = psum_entries
+        self.wbuf_entries = wbuf_entries
+        self.seed = seed
+        srcs = {i.x_src for i in self.program}
+        dsts = {i.dst for i in self.program}
+        self.uses_spad_x = XSource.SPAD in srcs
+        self.uses_ring = XSource.RING in srcs
+        self.uses_offchip_x = XSource.OFFCHIP in srcs
+        self.uses_spad_y = Dest.SPAD in dsts
+        self.uses_stream_y = Dest.STREAM in dsts
+        self.uses_offchip_y = Dest.OFFCHIP in dsts
+        self.uses_psum = any(i.acc_init or i.acc_out for i in self.program)
+        if (self.uses_spad_x or self.uses_spad_y) and spad_words <= 0:
+            raise HwError("program uses the scratchpad but it has no words", source=f"core {name}")
+        if self.uses_ring:
+            _log2(ring_words, f"core {name}: ring words")
+        if self.uses_psum and psum_entries <= 0:
+            raise HwError("program uses partial sums but the psum memory is empty", source=f"core {name}")
+        line_bits = 8 * words_per_line
+        sig = {
+            "start": In(1), "done": Out(1), "stress": In(1), "cycle": In(CNT_BITS),
+            "rd_w": Out(read_client_signature(line_bits)),
+            "busy": Out(CNT_BITS), "stall": Out(CNT_BITS), "reconf": Out(CNT_BITS),
+            "trace_addr": In(range(max(len(self.program), 2))), "trace_data": Out(CNT_BITS),
+        }
+        if self.uses_offchip_x:
+            sig["rd_x"] = Out(read_client_signature(line_bits))
+        if self.uses_offchip_y:
+            sig["wr"] = Out(write_client_signature(line_bits))
+        if self.uses_ring:
+            sig["s_in"] = In(stream.Signature(8))
+        if self.uses_stream_y:
+            sig["s_out"] = Out(stream.Signature(8))
+        super().__init__(sig)
+
+    # ------------------------------------------------------------------------------------------------
+    def elaborate(self, platform):
+        m = Module()
+        L, B = self.lanes, self.B
+        lb = _log2(B, "B")
+        lines_per_entry_log2 = _log2(L // B, "L/B")
+        n_instr = len(self.program)
+        D = self.wbuf_entries
+
+        m.submodules.rom = rom = memory.Memory(shape=unsigned(INSTR_LAYOUT.size), depth=n_instr,
+                                               init=[i.encode() for i in self.program])
+
+        def rom_view(index: Signal) -> data.View:
+            port = rom.read_port(domain="comb")
+            m.d.comb += port.addr.eq(index)
+            return data.View(INSTR_LAYOUT, port.data)
+
+        running = Signal()
+        with m.If(self.start):
+            m.d.sync += running.eq(1)
+
+        # ---------------- weight buffer + fetcher ----------------
+        m.submodules.wbuf = wbuf = memory.Memory(shape=8 * L, depth=D, init=[])
+        wbuf_w = wbuf.write_port(granularity=8 * B)
+        wbuf_r = wbuf.read_port(domain="comb")
+        w_fill_lines = Signal(CNT_BITS)      # weight lines received so far
+        w_filled = Signal(CNT_BITS)          # complete entries received
+        m.d.comb += w_filled.eq(w_fill_lines >> lines_per_entry_log2)
+        w_released = Signal(CNT_BITS)        # entries the MAC array has finished with
+        with m.If(self.rd_w.resp_valid):
+            m.d.comb += [
+                wbuf_w.addr.eq((w_fill_lines >> lines_per_entry_log2)[:max(D.bit_length() - 1, 1)]),
+                wbuf_w.data.eq(Cat(*[self.rd_w.resp_data] * (L // B))),
+                wbuf_w.en.eq(Const(1, L // B) << w_fill_lines[:lines_per_entry_log2]
+                            if lines_per_entry_log2 else 1),
+            ]
+            m.d.sync += w_fill_lines.eq(w_fill_lines + 1)
+
+        wf_i = Signal(range(n_instr + 1))
+        wf = rom_view(wf_i)
+        wf_nt = Signal(12)
+        wf_addr = Signal(ADDR_BITS)
+        wf_left = Signal(24)
+        wf_alloc = Signal(CNT_BITS)
+        burst = Signal(LEN_BITS)
+        m.d.comb += burst.eq(Mux(wf_left > MAX_BURST, MAX_BURST, wf_left))
+        with m.FSM(name="wfetch"):
+            with m.State("NEXT"):
+                with m.If(running & (wf_i < n_instr)):
+                    m.d.sync += [wf_addr.eq(wf.w_base), wf_nt.eq(0)]
+                    m.next = "TILE"
+            with m.State("TILE"):
+                with m.If(wf_alloc + wf.k_bound - w_released <= D):
+                    m.d.sync += [wf_left.eq(wf.k_bound << lines_per_entry_log2),
+                                 wf_alloc.eq(wf_alloc + wf.k_bound)]
+                    m.next = "BURST"
+            with m.State("BURST"):
+                m.d.comb += [self.rd_w.req_valid.eq(1), self.rd_w.req_addr.eq(wf_addr),
+                             self.rd_w.req_len.eq(burst)]
+                with m.If(self.rd_w.req_ready):
+                    m.d.sync += [wf_addr.eq(wf_addr + burst), wf_left.eq(wf_left - burst)]
+                    with m.If(wf_left == burst):
+                        with m.If(wf_nt == wf.n_tiles - 1):
+                            m.d.sync += wf_i.eq(wf_i + 1)
+                            m.next = "NEXT"
+                        with m.Else():
+                            m.d.sync += wf_nt.eq(wf_nt + 1)
+                            m.next = "TILE"
+
+        # ---------------- MAC-side state shared with the readers ----------------
+        mac_i = Signal(range(n_instr + 1))
+        mac = rom_view(mac_i)
+        writer_idle = Signal()
+
+        def deps_ok(index: Signal):
+            return (mac_i >= index) & writer_idle
+
+        # ---------------- scratchpad / ring / X reader ----------------
+        xfifo = None
+        if self.uses_spad_x or self.uses_ring:
+            m.submodules.xfifo = xfifo = fifo.SyncFIFO(width=8, depth=4)
+        spad_w = None
+        if self.uses_spad_x or self.uses_spad_y:
+            m.submodules.spad = spad = memory.Memory(shape=8, depth=self.spad_words, init=[])
+            spad_w = spad.write_port()
+            spad_r = spad.read_port() if self.uses_spad_x else None
+        ring_consumed = Signal(CNT_BITS)
+        if self.uses_ring:
+            R = self.ring_words
+            m.submodules.ring = ring = memory.Memory(shape=8, depth=R, init=[])
+            ring_w = ring.write_port()
+            ring_r = ring.read_port()
+            received = Signal(CNT_BITS)
+            rx_stall = random_stall(m, seed=self.seed * 7 + 3, enable=self.stress, name="rx")
+            m.d.comb += self.s_in.ready.eq((received - ring_consumed < R) & ~rx_stall)
+            with m.If(self.s_in.valid & self.s_in.ready):
+                m.d.comb += [ring_w.en.eq(1), ring_w.addr.eq(received[:_log2(R, 'ring')] if R > 1 else 0),
+                             ring_w.data.eq(self.s_in.payload)]
+                m.d.sync += received.eq(received + 1)
+
+        if xfifo is not None:
+            xf_i = Signal(range(n_instr + 1))
+            xf = rom_view(xf_i)
+            xf_nt = Signal(12)
+            xf_m = Signal(12)
+            xf_k = Signal(12)
+            xf_row = Signal(ADDR_BITS)
+            pending = Signal()
+            pending_ring = Signal()
+            index = Signal(ADDR_BITS)
+            m.d.comb += index.eq(xf_row + xf_k)
+            room = Signal()
+            m.d.comb += room.eq(xfifo.level + pending < xfifo.depth)
+            m.d.sync += pending.eq(0)
+            spad_data = spad_r.data if self.uses_spad_x else Const(0, 8)
+            ring_data = ring_r.data if self.uses_ring else Const(0, 8)
+            m.d.comb += [xfifo.w_en.eq(pending), xfifo.w_data.eq(Mux(pending_ring, ring_data, spad_data))]
+            with m.FSM(name="xread"):
+                with m.State("NEXT"):
+                    with m.If(running & (xf_i < n_instr)):
+                        with m.If((xf.x_src != XSource.SPAD) & (xf.x_src != XSource.RING)):
+                            m.d.sync += xf_i.eq(xf_i + 1)
+                        with m.Elif(~xf.x_dep | deps_ok(xf_i)):
+                            m.d.sync += [xf_nt.eq(0), xf_m.eq(0), xf_k.eq(0), xf_row.eq(xf.x_base)]
+                            m.next = "RUN"
+                with m.State("RUN"):
+                    is_ring = xf.x_src == XSource.RING
+                    avail = Signal()
+                    if self.uses_ring:
+                        m.d.comb += avail.eq(~is_ring | (index < received))
+                    else:
+                        m.d.comb += avail.eq(1)
+                    with m.If(room & avail):
+                        m.d.sync += [pending.eq(1), pending_ring.eq(is_ring)]
+                        if self.uses_spad_x:
+                            m.d.comb += spad_r.addr.eq(index)
+                        if self.uses_ring:
+                            m.d.comb += ring_r.addr.eq(index[:_log2(self.ring_words, 'ring')]
+                                                       if self.ring_words > 1 else 0)
+                        m.d.sync += xf_k.eq(xf_k + 1)
+                        with m.If(xf_k == xf.k_bound - 1):
+                            m.d.sync += [xf_k.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
+                            with m.If(xf_m == xf.m_bound - 1):
+                                m.d.sync += [xf_m.eq(0), xf_nt.eq(xf_nt + 1), xf_row.eq(xf.x_base)]
+                                with m.If(xf_nt == xf.n_tiles - 1):
+                                    m.d.sync += xf_i.eq(xf_i + 1)
+                                    with m.If(is_ring):
+                                        m.d.sync += ring_consumed.eq(xf.x_end)
+                                    m.next = "NEXT"
+
+        # ---------------- off-chip X loader ----------------
+        ox_valid = Signal()
+        ox_data = Signal(8)
+        ox_pop = Signal()
+        if self.uses_offchip_x:
+            depth_lines = 2 * MAX_BURST
+            m.submodules.xlines = xlines = fifo.SyncFIFO(width=8 * B, depth=depth_lines)
+            xl_i = Signal(range(n_instr + 1))
+            xl = rom_view(xl_i)
+            xl_nt = Signal(12)
+            xl_addr = Signal(ADDR_BITS)
+            xl_left = Signal(ADDR_BITS)
+            reserved = Signal(range(depth_lines + 1))
+            xburst = Signal(LEN_BITS)
+            m.d.comb += xburst.eq(Mux(xl_left > MAX_BURST, MAX_BURST, xl_left))
+            m.d.comb += [xlines.w_en.eq(self.rd_x.resp_valid), xlines.w_data.eq(self.rd_x.resp_data)]
+            sub = Signal(range(max(B, 2)))
+            line_pop = Signal()
+            m.d.comb += [ox_valid.eq(xlines.r_rdy), ox_data.eq(xlines.r_data.word_select(sub, 8))]
+            with m.If(ox_pop):
+                m.d.sync += sub.eq(sub + 1)
+                with m.If(sub == B - 1):
+                    m.d.sync += sub.eq(0)
+                    m.d.comb += [xlines.r_en.eq(1), line_pop.eq(1)]
+            granted = Signal()
+            m.d.comb += granted.eq(self.rd_x.req_valid & self.rd_x.req_ready)
+            m.d.sync += reserved.eq(reserved + Mux(granted, xburst, 0) - line_pop)
+            with m.FSM(name="xload"):
+                with m.State("NEXT"):
+                    with m.If(running & (xl_i < n_instr)):
+                        with m.If(xl.x_src != XSource.OFFCHIP):
+                            m.d.sync += xl_i.eq(xl_i + 1)
+                        with m.Elif(~xl.x_dep | deps_ok(xl_i)):
+                            m.d.sync += [xl_nt.eq(0), xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end)]
+                            m.next = "BURST"
+                with m.State("BURST"):
+                    m.d.comb += [self.rd_x.req_valid.eq(reserved + xburst <= depth_lines),
+                                 self.rd_x.req_addr.eq(xl_addr), self.rd_x.req_len.eq(xburst)]
+                    with m.If(granted):
+                        m.d.sync += [xl_addr.eq(xl_addr + xburst), xl_left.eq(xl_left - xburst)]
+                        with m.If(xl_left == xburst):
+                            m.d.sync += [xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end), xl_nt.eq(xl_nt + 1)]
+                            with m.If(xl_nt == xl.n_tiles - 1):
+                                m.d.sync += xl_i.eq(xl_i + 1)
+                                m.next = "NEXT"
+
+        # ---------------- partial sums ----------------
+        if self.uses_psum:
+            m.submodules.psum = psum = memory.Memory(shape=ACC_BITS * L, depth=self.psum_entries, init=[])
+            psum_w = psum.write_port()
+            psum_r = psum.read_port(domain="comb")
+
+        # ---------------- output group FIFO + writer ----------------
+        group_layout = data.StructLayout({"data": 8 * L, "addr": ADDR_BITS, "dst": 2})
+        m.submodules.groups = groups = fifo.SyncFIFO(width=group_layout.size, depth=2)
+        head = data.View(group_layout, groups.r_data)
+        m.d.comb += writer_idle.eq(~groups.r_rdy)
+        widx = Signal(range(L + 1))
+        with m.If(groups.r_rdy):
+            finish = Signal()
+            with m.Switch(head.dst):
+                if self.uses_spad_y:
+                    with m.Case(Dest.SPAD):
+                        m.d.comb += [spad_w.en.eq(1), spad_w.addr.eq(head.addr + widx),
+                                     spad_w.data.eq(head.data.word_select(widx, 8)),
+                                     finish.eq(widx == L - 1)]
+                        m.d.sync += widx.eq(widx + 1)
+                if self.uses_stream_y:
+                    with m.Case(Dest.STREAM):
+                        m.d.comb += [self.s_out.valid.eq(1), self.s_out.payload.eq(head.data.word_select(widx, 8))]
+                        with m.If(self.s_out.ready):
+                            m.d.comb += finish.eq(widx == L - 1)
+                            m.d.sync += widx.eq(widx + 1)
+                if self.uses_offchip_y:
+                    with m.Case(Dest.OFFCHIP):
+                        n_lines = L // B
+                        m.d.comb += [self.wr.valid.eq(1), self.wr.addr.eq((head.addr >> lb) + widx),
+                                     self.wr.data.eq(head.data.word_select(widx[:max(n_lines.bit_length(), 1)]
+                                                                            if n_lines > 1 else 0, 8 * B))]
+                        with m.If(self.wr.ready):
+                            m.d.comb += finish.eq(widx == n_lines - 1)
+                            m.d.sync += widx.eq(widx + 1)
+                with m.Default():
+                    m.d.comb += finish.eq(1)
+            with m.If(finish):
+                m.d.comb += groups.r_en.eq(1)
+                m.d.sync += widx.eq(0)
+
+        # ---------------- MAC array ----------------
+        nt = Signal(12)
+        mm = Signal(12)
+        kk = Signal(12)
+        wptr = Signal(CNT_BITS)
+        psum_addr = Signal(16)
+        y_tile = Signal(ADDR_BITS)
+        y_row = Signal(ADDR_BITS)
+        acc = [Signal(signed(ACC_BITS), name=f"acc{l}") for l in range(L)]
+        m.submodules.trace = trace = memory.Memory(shape=CNT_BITS, depth=max(n_instr, 2), init=[])
+        trace_w = trace.write_port()
+        trace_r = trace.read_port(domain="comb")
+        m.d.comb += [trace_r.addr.eq(self.trace_addr), self.trace_data.eq(trace_r.data)]
+
+        x_valid = Signal()
+        x_data = Signal(signed(8))
+        with m.If(mac.x_src == XSource.OFFCHIP):
+            m.d.comb += [x_valid.eq(ox_valid), x_data.eq(ox_data)]
+        if xfifo is not None:
+            with m.Else():
+                m.d.comb += [x_valid.eq(xfifo.r_rdy), x_data.eq(xfifo.r_data)]
+        m.d.comb += wbuf_r.addr.eq((wptr + kk)[:max(D.bit_length() - 1, 1)])
+        w_ready = Signal()
+        m.d.comb += w_ready.eq(w_filled - wptr >= mac.k_bound)
+        last_k = Signal()
+        m.d.comb += last_k.eq(kk == mac.k_bound - 1)
+        out_ok = Signal()
+        m.d.comb += out_ok.eq(mac.acc_out | groups.w_rdy)
+        step = Signal()
+        new = [Signal(signed(ACC_BITS), name=f"new{l}") for l in range(L)]
+        q = [Signal(signed(8), name=f"q{l}") for l in range(L)]
+        if self.uses_psum:
+            m.d.comb += psum_r.addr.eq(psum_addr)
+        for l in range(L):
+            weight = wbuf_r.data.word_select(l, 8).as_signed()
+            init = psum_r.data.word_select(l, ACC_BITS).as_signed() if self.uses_psum else Const(0, signed(ACC_BITS))
+            base = Mux(kk == 0, Mux(mac.acc_init, init, 0), acc[l])
+            m.d.comb += new[l].eq(base + x_data * weight)
+            shifted = Signal(signed(ACC_BITS), name=f"shifted{l}")
+            m.d.comb += shifted.eq(new[l] >> mac.shift)
+            with m.If(shifted > 127):
+                m.d.comb += q[l].eq(127)
+            with m.Elif(shifted < Mux(mac.relu, 0, -128)):
+                m.d.comb += q[l].eq(Mux(mac.relu, 0, -128))
+            with m.Else():
+                m.d.comb += q[l].eq(shifted)
+
+        pop_x = Signal()
+        with m.If(pop_x):
+            with m.If(mac.x_src == XSource.OFFCHIP):
+                m.d.comb += ox_pop.eq(1)
+            if xfifo is not None:
+                with m.Else():
+                    m.d.comb += xfifo.r_en.eq(1)
+
+        with m.FSM(name="mac") as mac_fsm:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.sync += self.reconf.eq(self.reconf + 1)
+                m.d.sync += [nt.eq(0), mm.eq(0), kk.eq(0), psum_addr.eq(mac.psum_base),
+                             y_tile.eq(mac.y_base), y_row.eq(mac.y_base)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += step.eq(x_valid & w_ready & (~last_k | out_ok))
+                with m.If(step):
+                    m.d.comb += pop_x.eq(1)
+                    m.d.sync += self.busy.eq(self.busy + 1)
+                    m.d.sync += [a.eq(n) for a, n in zip(acc, new)]
+                    m.d.sync += kk.eq(kk + 1)
+                    with m.If(last_k):
+                        with m.If(mac.acc_out):
+                            if self.uses_psum:
+                                m.d.comb += [psum_w.en.eq(1), psum_w.addr.eq(psum_addr), psum_w.data.eq(Cat(*new))]
+                        with m.Else():
+                            m.d.comb += [groups.w_en.eq(1)]
+                            m.d.comb += groups.w_data.eq(Cat(Cat(*q), y_row, mac.dst))
+                        m.d.sync += [kk.eq(0), mm.eq(mm + 1), psum_addr.eq(psum_addr + 1),
+                                     y_row.eq(y_row + mac.y_stride)]
+                        with m.If(mm == mac.m_bound - 1):
+                            m.d.sync += [mm.eq(0), nt.eq(nt + 1), wptr.eq(wptr + mac.k_bound),
+                                         w_released.eq(w_released + mac.k_bound),
+                                         y_tile.eq(y_tile + L), y_row.eq(y_tile + L)]
+                            with m.If(nt == mac.n_tiles - 1):
+                                m.d.comb += [trace_w.en.eq(1), trace_w.addr.eq(mac_i),
+                                             trace_w.data.eq(self.cycle)]
+                                m.d.sync += mac_i.eq(mac_i + 1)
+                                with m.If(mac_i == n_instr - 1):
+                                    m.next = "DONE"
+                                with m.Else():
+                                    m.next = "DECODE"
+                with m.Else():
+                    m.d.sync += self.stall.eq(self.stall + 1)
+            with m.State("DONE"):
+                m.d.comb += self.done.eq(writer_idle)
+        return m

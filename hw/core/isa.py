@@ -1,0 +1,109 @@
+"""The compute core's instruction set: one instruction = one GEMM task (or a K-chunk of one).
+
+An instruction drives the loop nest ``for nt < n_tiles: for m < m_bound: for k < k_bound`` of an
+output-stationary L-lane MAC array, and selects where operands come from and where results go. The
+encoding is a packed :class:`amaranth.lib.data.StructLayout`; the generator stores each core's program
+in a ROM and only builds the source/destination paths that the program uses.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+
+from amaranth.lib import data
+
+
+class XSource(enum.IntEnum):
+    """Where the broadcast X operand comes from."""
+
+    SPAD = 0      # the core's scratchpad, random access (reusable across N tiles)
+    RING = 1      # the stream-in ring buffer filled by a producer core (waits for arrival)
+    OFFCHIP = 2   # read from off-chip memory once per N tile (inputs, spilled intermediates)
+
+
+class Dest(enum.IntEnum):
+    """Where requantised results go (``acc_out`` = partial sums bypass this)."""
+
+    SPAD = 0
+    STREAM = 1    # stream-out FIFO to the consumer core
+    OFFCHIP = 2
+    NONE = 3      # results kept as 32-bit partial sums only
+
+
+ADDR_BITS = 24
+COUNT_BITS = 12
+
+INSTR_LAYOUT = data.StructLayout({
+    "m_bound": COUNT_BITS,
+    "n_tiles": COUNT_BITS,
+    "k_bound": COUNT_BITS,
+    "x_src": 2,
+    "x_dep": 1,
+    "x_base": ADDR_BITS,
+    "x_stride": 16,
+    "x_end": ADDR_BITS,
+    "w_base": ADDR_BITS,
+    "acc_init": 1,
+    "acc_out": 1,
+    "psum_base": 16,
+    "shift": 5,
+    "relu": 1,
+    "dst": 2,
+    "y_base": ADDR_BITS,
+    "y_stride": 16,
+})
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One GEMM (chunk) for a core.
+
+    Addresses: ``x_base``/``y_base`` count elements for SPAD and RING (RING: the global stream index of
+    ``X[0, 0]``) and lines (``B`` elements) for OFFCHIP; ``w_base`` is the off-chip line of the first
+    weight tile (tiles of ``k_bound x lanes`` elements, consecutive). ``x_end`` is the ring index up to
+    which the input is released when the instruction's last operand has been read. ``x_dep`` makes the
+    operand reader wait until all earlier instructions' results are written (read-after-write through
+    the scratchpad or off-chip memory). ``acc_init``: start from the stored partial sums instead of 0;
+    ``acc_out``: store partial sums instead of requantised results.
+    """
+
+    task: str
+    m_bound: int
+    n_tiles: int
+    k_bound: int
+    x_src: XSource
+    x_base: int
+    x_stride: int
+    w_base: int
+    dst: Dest
+    y_base: int = 0
+    y_stride: int = 0
+    x_dep: bool = False
+    x_end: int = 0
+    acc_init: bool = False
+    acc_out: bool = False
+    psum_base: int = 0
+    shift: int = 0
+    relu: bool = False
+
+    def encode(self) -> int:
+        """The packed ROM word."""
+        fields = asdict(self)
+        del fields["task"]
+        value = 0
+        for name, field in INSTR_LAYOUT:
+            raw = int(fields[name])
+            width = field.shape.width
+            if not 0 <= raw < (1 << width):
+                raise ValueError(f"instruction field {name}={raw} does not fit {width} bits")
+            value |= raw << field.offset
+        return value
+
+    def to_json(self) -> dict[str, object]:
+        fields = asdict(self)
+        fields["x_src"] = self.x_src.name.lower()
+        fields["dst"] = self.dst.name.lower()
+        for key in ("x_dep", "acc_init", "acc_out", "relu"):
+            fields[key] = bool(fields[key])
+        return fields

@@ -1,0 +1,30 @@
+"""Kernel task graphs (GEMM-shaped tasks) and their numpy integer golden models."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from hw.errors import HwError
+from hw.kernels import mlp
+from hw.kernels.graph import GemmTask, KernelGraph
+
+BUILDERS: dict[str, Callable[[dict[str, int] | None], KernelGraph]] = {
+    "mlp": mlp.build,
+}
+DEFAULT_SIZES: dict[str, dict[str, int]] = {
+    "mlp": mlp.DEFAULT_SIZES,
+}
+
+
+def build_kernel(name: str, sizes: dict[str, int] | None = None) -> KernelGraph:
+    """The task graph of kernel ``name`` at ``sizes`` (defaults fill missing keys)."""
+    if name not in BUILDERS:
+        raise HwError(f"unknown kernel {name!r}; known: {', '.join(sorted(BUILDERS))}", source="--kernel")
+    unknown = set(sizes or {}) - set(DEFAULT_SIZES[name])
+    if unknown:
+        raise HwError(f"unknown size key(s) {sorted(unknown)} for {name}; known: "
+                      f"{sorted(DEFAULT_SIZES[name])}", source="--size")
+    return BUILDERS[name](sizes)
+
+
+__all__ = ["BUILDERS", "DEFAULT_SIZES", "GemmTask", "KernelGraph", "build_kernel"]

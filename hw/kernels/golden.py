@@ -1,0 +1,45 @@
+"""Bit-exact numpy integer models of the kernels (the reference every hardware variant must match)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw.kernels.graph import GemmTask, KernelGraph
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def requantise(acc: np.ndarray, shift: int, relu: bool) -> np.ndarray:
+    """Arithmetic right shift by ``shift``, saturate to int8, optional ReLU (what the MAC core does)."""
+    values = np.clip(np.asarray(acc, dtype=np.int64) >> shift, INT8_MIN, INT8_MAX)
+    if relu:
+        values = np.maximum(values, 0)
+    return values.astype(np.int64)
+
+
+def gemm_task(task: GemmTask, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One task: 32-bit accumulation of int8 products (never overflows at our sizes), then requant."""
+    acc = x.astype(np.int64) @ w.astype(np.int64)
+    assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"
+    return requantise(acc, task.shift, task.relu)
+
+
+def run_kernel(graph: KernelGraph, x: np.ndarray, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every tensor of the kernel (input, each task's output) for input ``x`` and ``weights``."""
+    tensors = {graph.input: np.asarray(x, dtype=np.int64)}
+    for task in graph.tasks:
+        tensors[task.name] = gemm_task(task, tensors[task.x], weights[task.w])
+    return tensors
+
+
+def random_operands(graph: KernelGraph, rng: np.random.Generator, *, extreme: bool = False
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Seeded random int8 input and weights; ``extreme`` draws only from {-128, -127, 0, 126, 127}
+    so that accumulators hit large magnitudes and requantisation saturates."""
+    def draw(shape: tuple[int, int]) -> np.ndarray:
+        if extreme:
+            return rng.choice(np.array([-128, -127, 0, 126, 127]), size=shape).astype(np.int64)
+        return rng.integers(INT8_MIN, INT8_MAX + 1, size=shape, dtype=np.int64)
+    x = draw(graph.input_shape)
+    weights = {name: draw(shape) for name, shape in graph.weights.items()}
+    return x, weights

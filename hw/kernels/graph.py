@@ -1,0 +1,77 @@
+"""Kernel task graphs: GEMM-shaped tasks over named int8 tensors.
+
+Every compute task is ``Y[M, N] = requant(X[M, K] @ W[K, N])`` where ``requant`` is an arithmetic right
+shift by ``shift``, saturation to int8 and an optional ReLU. ``X`` is the kernel input or another task's
+output; ``W`` is a weight tensor held off-chip. The planner maps these tasks onto compute cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hw.errors import HwError
+
+
+@dataclass(frozen=True)
+class GemmTask:
+    """One task ``out = requant(x @ w)``; ``x`` names the input tensor, ``w`` the weight tensor."""
+
+    name: str
+    x: str
+    w: str
+    m: int
+    k: int
+    n: int
+    shift: int
+    relu: bool = False
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n
+
+    @property
+    def out_elems(self) -> int:
+        return self.m * self.n
+
+
+@dataclass(frozen=True)
+class KernelGraph:
+    """A chain-shaped (topologically ordered) list of GEMM tasks with its tensors' shapes."""
+
+    name: str
+    input: str
+    input_shape: tuple[int, int]
+    weights: dict[str, tuple[int, int]]
+    tasks: tuple[GemmTask, ...]
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shapes = {self.input: self.input_shape}
+        for task in self.tasks:
+            if task.x not in shapes:
+                raise HwError(f"task {task.name} reads {task.x!r}, produced by no earlier task",
+                              source=f"kernel {self.name}")
+            if shapes[task.x] != (task.m, task.k):
+                raise HwError(f"task {task.name}: input {task.x} is {shapes[task.x]}, expected "
+                              f"{(task.m, task.k)}", source=f"kernel {self.name}")
+            if self.weights.get(task.w) != (task.k, task.n):
+                raise HwError(f"task {task.name}: weight {task.w} must be {(task.k, task.n)}",
+                              source=f"kernel {self.name}")
+            shapes[task.name] = (task.m, task.n)
+
+    @property
+    def output(self) -> str:
+        return self.tasks[-1].name
+
+    @property
+    def macs(self) -> int:
+        return sum(task.macs for task in self.tasks)
+
+    def task(self, name: str) -> GemmTask:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(name)
+
+    def consumers(self, tensor: str) -> list[GemmTask]:
+        return [task for task in self.tasks if task.x == tensor]

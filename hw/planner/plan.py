@@ -1,0 +1,140 @@
+"""The planner's output: cores with their programs, streams between them, and the off-chip image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hw.core.isa import Instruction
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Hardware budget shared by all variants of a kernel.
+
+    ``lanes``: MAC lanes in total; ``cores``: most compute cores a design may use (dataflow needs one per
+    task); ``buffer_bytes``: on-chip bytes for activations (scratchpads, stream rings, partial sums),
+    weight staging buffers not included (each core gets a double buffer of its largest weight tile);
+    ``words_per_cycle``: off-chip bandwidth per direction (int8 words); ``latency``: off-chip read
+    latency in cycles.
+    """
+
+    lanes: int = 16
+    cores: int = 4
+    buffer_bytes: int = 2560
+    words_per_cycle: int = 4
+    latency: int = 64
+
+
+@dataclass
+class CorePlan:
+    name: str
+    lanes: int
+    program: list[Instruction]
+    spad_words: int = 0
+    ring_words: int = 0
+    psum_entries: int = 0
+    wbuf_entries: int = 1
+
+    @property
+    def buffer_bytes(self) -> int:
+        return self.spad_words + self.ring_words + self.psum_entries * self.lanes * 4
+
+    @property
+    def wbuf_bytes(self) -> int:
+        return self.wbuf_entries * self.lanes
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    producer: int
+    consumer: int
+    depth: int = 16
+
+
+@dataclass
+class Region:
+    """A named tensor in the off-chip image: first line and shape (row-major, ``B`` words per line)."""
+
+    name: str
+    kind: str          # "weights" | "inputs" | "spill" | "outputs"
+    line: int
+    lines: int
+
+
+@dataclass
+class DesignPlan:
+    """Everything needed to build one design and to load and check it."""
+
+    kernel: str
+    variant: str
+    budget: Budget
+    cores: list[CorePlan]
+    streams: list[StreamPlan]
+    regions: list[Region]
+    image_lines: int
+    weight_layout: list[tuple[int, str, int, int, int, int]]   # (line, weight, k0, k1, n0, n1)
+    input_region: str
+    output_region: str
+    decisions: dict[str, object] = field(default_factory=dict)
+    estimate: dict[str, float] = field(default_factory=dict)
+
+    def region(self, name: str) -> Region:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)
+
+    def class_ranges(self) -> dict[str, tuple[int, int]]:
+        """Line range of each region kind (regions of one kind are laid out contiguously)."""
+        ranges: dict[str, tuple[int, int]] = {}
+        for region in self.regions:
+            lo, hi = ranges.get(region.kind, (region.line, region.line + region.lines))
+            ranges[region.kind] = (min(lo, region.line), max(hi, region.line + region.lines))
+        return ranges
+
+    def image(self, x: np.ndarray, weights: dict[str, np.ndarray]) -> list[int]:
+        """Off-chip line contents for input ``x`` and ``weights`` (weight tiles in fetch order)."""
+        B = self.budget.words_per_cycle
+        words = np.zeros(self.image_lines * B, dtype=np.int64)
+        for line, name, k0, k1, n0, n1 in self.weight_layout:
+            tile = np.asarray(weights[name])[k0:k1, n0:n1].reshape(-1)
+            words[line * B: line * B + tile.size] = tile
+        region = self.region(self.input_region)
+        flat = np.asarray(x).reshape(-1)
+        words[region.line * B: region.line * B + flat.size] = flat
+        return pack_words(words, B)
+
+    def read_output(self, lines: list[int], shape: tuple[int, int]) -> np.ndarray:
+        """Decode the output tensor from the image lines of the output region."""
+        B = self.budget.words_per_cycle
+        values = []
+        for line in lines:
+            for j in range(B):
+                byte = (line >> (8 * j)) & 0xFF
+                values.append(byte - 256 if byte >= 128 else byte)
+        return np.array(values[: shape[0] * shape[1]], dtype=np.int64).reshape(shape)
+
+    @property
+    def total_lanes(self) -> int:
+        return sum(core.lanes for core in self.cores)
+
+    @property
+    def buffer_bytes(self) -> int:
+        return sum(core.buffer_bytes for core in self.cores)
+
+    @property
+    def wbuf_bytes(self) -> int:
+        return sum(core.wbuf_bytes for core in self.cores)
+
+
+def pack_words(words: np.ndarray, B: int) -> list[int]:
+    lines = []
+    words = np.asarray(words, dtype=np.int64) & 0xFF
+    for base in range(0, len(words), B):
+        value = 0
+        for j, word in enumerate(words[base: base + B]):
+            value |= int(word) << (8 * j)
+        lines.append(value)
+    return lines

@@ -1,0 +1,231 @@
+"""``soc-emu run``: one emulator run, printed as a summary table or as one JSON object.
+
+Module level stays cheap (argparse only): the engine, the loaders and the scheduler registry are imported
+inside :func:`run`, and torch only if the chosen scheduler needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from soc_emu.errors import SocEmuError
+
+HELP = "run one emulation and report its metrics"
+
+DESCRIPTION = """\
+Run jobs of a workload on a platform under a scheduler and report latency, throughput, utilisation and
+energy. Platforms and workloads are built-in names (see `soc-emu list`) or file paths (our TOML format or
+DS3 text files); comma-separated applications (app or app:weight) form a mix. Without options: the
+default platform and workload under HEFT, 200 jobs, seed 0."""
+
+EPILOG = """\
+examples:
+  soc-emu run
+  soc-emu run --platform ds3 --workload ds3_mix --scheduler met --rate 5 --jobs 1000 --json
+  soc-emu run --scheduler etf --duration 100000 --failures 50000,2000 --out results/etf
+"""
+
+
+def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``sweep``: platform, workload, binding, admission, run length,
+    noise, failures and bus contention (no imports: ``--help`` of any command stays fast)."""
+    what = p.add_argument_group("what to run")
+    what.add_argument("--platform", metavar="NAME|FILE",
+                      help="platform name or file (default: the built-in default, marked in `soc-emu list`)")
+    what.add_argument("--workload", metavar="NAME|FILE|APP[:W],...",
+                      help="workload name or file, or comma-separated applications (optionally app:weight) "
+                           "forming a mix, or random:key=value,... (default: the built-in default workload)")
+    what.add_argument("--binding", choices=("on_ready", "late"), default=None,
+                      help="bind tasks when they become ready (DS3) or only when a PE is idle "
+                           "(default: the scheduler's)")
+    load = p.add_argument_group("admission")
+    load.add_argument("--max-jobs", type=int, metavar="N", help="cap on jobs in the system at once")
+    load.add_argument("--drop", action="store_true", default=None,
+                      help="drop jobs arriving while the cap is reached (default: they wait)")
+    length = p.add_argument_group("run length and randomness")
+    count = length.add_mutually_exclusive_group()
+    count.add_argument("--jobs", type=int, metavar="N", help="number of jobs to generate (default: 200)")
+    count.add_argument("--duration", type=float, metavar="US", help="simulated time to run instead (us)")
+    length.add_argument("--noise", type=float, default=0.0, metavar="RSD",
+                        help="relative std-dev of execution times (default: 0)")
+    length.add_argument("--failures", metavar="MTBF_US,REPAIR_US",
+                        help="PE failures: mean time between failures and mean repair time (us)")
+    length.add_argument("--failure-types", metavar="TYPE[,...]",
+                        help="only PEs of these types fail (default: all)")
+    length.add_argument("--shared-bus", action="store_true", default=None,
+                        help="transfers queue on one shared bus (contention)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``run`` and its options."""
+    p = subparsers.add_parser("run", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scheduler", default="heft", metavar="NAME",
+                   help="scheduler name (default: heft; see `soc-emu list`)")
+    rate = p.add_argument_group("arrivals (default: the workload's)").add_mutually_exclusive_group()
+    rate.add_argument("--rate", type=float, metavar="JOBS_PER_MS", help="mean arrival rate (jobs per ms)")
+    rate.add_argument("--interarrival", type=float, metavar="US", help="mean inter-arrival time (us)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_scenario_arguments(p)
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR",
+                     help="write trace.csv, trace.json (Perfetto), gantt.png, config.json, metrics.json here")
+    out.add_argument("--gantt-tasks", type=int, default=None, metavar="N",
+                     help="draw at most N tasks in gantt.png (default: 3000)")
+    out.add_argument("--json", action="store_true", help="print one JSON object with the metrics on stdout")
+    p.set_defaults(handler=run)
+    return p
+
+
+def parse_failures(text: str | None, types: str | None) -> Any:
+    """``"MTBF_US,REPAIR_US"`` to a :class:`FailureModel` (``None`` when not given)."""
+    from soc_emu.engine.options import FailureModel
+
+    if text is None:
+        if types is not None:
+            raise SocEmuError("--failure-types needs --failures MTBF_US,REPAIR_US", source="--failure-types")
+        return None
+    parts = text.split(",")
+    try:
+        mtbf, repair = (float(x) for x in parts)
+    except ValueError:
+        raise SocEmuError(f"expected two numbers MTBF_US,REPAIR_US, got {text!r}", source="--failures") from None
+    pe_types = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
+    with _flag_errors():
+        return FailureModel(mtbf_us=mtbf, repair_us=repair, pe_types=pe_types)
+
+
+#: Engine option fields to the CLI flags that set them (so errors name the flag the user typed).
+_FLAG_OF_FIELD = {"num_jobs": "--jobs", "duration_us": "--duration", "noise_rsd": "--noise", "seed": "--seed",
+                  "failures.mtbf_us": "--failures", "failures.repair_us": "--failures"}
+
+
+@contextlib.contextmanager
+def _flag_errors() -> Iterator[None]:
+    """Re-raise the engine's option errors with the CLI flag as their source."""
+    try:
+        yield
+    except SocEmuError as exc:
+        flag = _FLAG_OF_FIELD.get(exc.source or "")
+        if flag is None:
+            raise
+        raise SocEmuError(exc.detail, source=flag) from None
+
+
+def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> Any:
+    """The :class:`RunConfig` the parsed arguments describe."""
+    from soc_emu.engine.options import RunOptions
+    from soc_emu.engine.view import Binding
+    from soc_emu.runner import ArrivalOverrides, RunConfig
+
+    failures = parse_failures(args.failures, args.failure_types)
+    if args.duration is not None:
+        num_jobs, duration = None, args.duration
+    else:
+        num_jobs, duration = (args.jobs if args.jobs is not None else RunOptions().num_jobs), None
+    with _flag_errors():
+        options = RunOptions(seed=args.seed, num_jobs=num_jobs, duration_us=duration, noise_rsd=args.noise,
+                             failures=failures, shared_bus=args.shared_bus)
+    gantt_tasks = getattr(args, "gantt_tasks", None)
+    if gantt_tasks is not None and gantt_tasks < 1:
+        raise SocEmuError(f"must be >= 1, got {gantt_tasks}", source="--gantt-tasks")
+    extra: dict[str, Any] = {}
+    if gantt_tasks is not None:
+        extra["gantt_max_tasks"] = gantt_tasks
+    defaults = RunConfig()
+    return RunConfig(
+        platform=args.platform or defaults.platform,
+        workload=args.workload or defaults.workload,
+        scheduler=args.scheduler,
+        options=options,
+        binding=Binding(args.binding) if args.binding else None,
+        arrivals=ArrivalOverrides(rate_jobs_per_ms=args.rate, mean_interarrival_us=args.interarrival,
+                                  max_jobs_in_system=args.max_jobs, drop_when_full=args.drop),
+        out_dir=getattr(args, "out", None),
+        command_line=["soc-emu", *(argv if argv is not None else sys.argv[1:])],
+        **extra,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute the run and print its report."""
+    from soc_emu.runner import execute
+
+    result = execute(config_from_args(args, getattr(args, "argv", None)))
+    if args.json:
+        doc = json_report(result)
+        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(text_report(result))
+    return 0
+
+
+def json_report(result: Any) -> dict[str, Any]:
+    """The ``--json`` document: every metric plus what ran and where outputs went."""
+    from soc_emu.output.results import json_safe
+
+    doc = dict(result.metrics)
+    doc["platform"] = result.platform.name
+    doc["workload"] = result.workload.name
+    doc["scheduler"] = result.config["scheduler"]["name"]
+    doc["seed"] = result.config["seed"]
+    doc["outputs"] = {k: str(v) for k, v in result.paths.items()}
+    return json_safe(doc)
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def text_report(result: Any) -> str:
+    """A readable summary: headline metrics, then per-PE utilisation and energy, then output files."""
+    m = result.metrics
+    c = result.config
+    arr = c["workload"]["arrivals"]
+    lines = [
+        f"platform   {result.platform.name} ({len(result.platform.pes)} PEs, {result.platform.total_slots} slots)",
+        f"workload   {result.workload.name} ({', '.join(c['workload']['mix'])}), "
+        f"{arr['kind']} arrivals at {_fmt(arr['rate_jobs_per_ms'], ' jobs/ms', 2)}",
+        f"scheduler  {c['scheduler']['name']} (binding {c['scheduler']['binding']}), seed {c['seed']}",
+        "",
+        f"  jobs completed / dropped   {_fmt(m['jobs_completed'])} / {_fmt(m['jobs_dropped'])}",
+        f"  tasks completed / killed   {_fmt(m['tasks_completed'])} / {_fmt(m['tasks_killed'])}",
+        f"  job latency mean           {_fmt(m['mean_latency_us'], ' us')}",
+        f"  job latency p50/p95/p99    {_fmt(m['p50_latency_us'])} / {_fmt(m['p95_latency_us'])} / "
+        f"{_fmt(m['p99_latency_us'])} us",
+        f"  admission wait mean / p95  {_fmt(m['mean_admission_wait_us'])} / {_fmt(m['p95_admission_wait_us'])} us",
+        f"  makespan                   {_fmt(m['makespan_us'], ' us')}",
+        f"  throughput                 {_fmt(m['throughput_jobs_per_ms'], ' jobs/ms', 3)}",
+        f"  mean utilisation           {_fmt(_pct(m['mean_utilization']), ' %')}",
+        f"  energy                     {_fmt(m['energy_total_uj'], ' uJ')}",
+    ]
+    if m["jobs_with_deadline"]:
+        lines.append(f"  deadline misses            {m['deadline_misses']} of {m['jobs_with_deadline']}")
+    if m["pe_failures"]:
+        lines.append(f"  PE failures                {m['pe_failures']}")
+    lines.append(f"  wall time                  {m['wall_seconds']:.3f} s "
+                 f"({_fmt(m['tasks_per_second'], ' tasks/s', 0)})")
+    lines += ["", f"  {'PE':<16}{'type':<14}{'util %':>8}{'energy uJ':>14}"]
+    for pe in result.platform.pes:
+        lines.append(f"  {pe.name:<16}{pe.pe_type:<14}{_fmt(_pct(m['utilization'][pe.name])):>8}"
+                     f"{_fmt(m['energy_uj'][pe.name]):>14}")
+    lines.append("")
+    if result.paths:
+        lines.append("outputs:")
+        lines += [f"  {path}" for path in result.paths.values()]
+    else:
+        lines.append("no files written (use --out DIR for traces, a Gantt chart and the configuration)")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x

@@ -1,0 +1,148 @@
+"""Chrome / Perfetto trace (JSON trace-event format), streamed to disk as the run proceeds.
+
+Layout, chosen so Perfetto shows every task (it does not draw overlapping complete events that share a
+track):
+
+* one process (``pid``) per PE, named ``"<pe_name> (<pe_type>)"``;
+* one thread (``tid``) per PE slot, named ``"slot <k>"``: the engine never runs two tasks at once on a
+  slot, so events on a tid never overlap;
+* one extra thread per PE, ``"down"`` (tid = capacity), carrying the PE's failure periods;
+* in shared-bus mode, a ``"bus"`` process whose transfers are packed into lanes (tids) so that no two
+  overlap on one lane.
+
+Tasks are complete events (``"ph": "X"``) with ``ts``/``dur`` in microseconds; killed executions are
+named ``"<task> (killed)"`` and have category ``"killed"``. Open it at https://ui.perfetto.dev.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from soc_emu.engine.records import PEEventRecord, TaskRecord, TransferRecord
+    from soc_emu.model.platform import Platform
+
+_MAX_BUS_LANES = 256
+
+
+def _num(x: float) -> str:
+    """A JSON number (``null`` for nan / inf, which JSON cannot carry)."""
+    return repr(float(x)) if math.isfinite(x) else "null"
+
+
+class PerfettoTraceWriter:
+    """Run observer writing a Chrome trace-event JSON file incrementally."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: TextIO | None = None
+        self._first = True
+        self._names: dict[tuple[str, str, bool], str] = {}
+        self._down_since: list[float] = []
+        self._capacity: list[int] = []
+        self._bus_pid = 0
+        self._bus_lanes: list[float] = []
+        self.events = 0
+
+    # -- observer interface ------------------------------------------------------------------------
+    def on_start(self, platform: Platform, start_us: float) -> None:
+        """Open the file and name every PE (process) and slot (thread)."""
+        self._file = open(self.path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
+        self._file.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
+        self._first = True
+        self._capacity = [pe.capacity for pe in platform.pes]
+        self._down_since = [math.nan] * len(platform.pes)
+        for pe in platform.pes:
+            pid = pe.index + 1
+            self._meta("process_name", pid, 0, f"{pe.name} ({pe.pe_type})")
+            self._meta("process_sort_index", pid, 0, None, sort_index=pe.index)
+            for slot in range(pe.capacity):
+                self._meta("thread_name", pid, slot, f"slot {slot}")
+            self._meta("thread_name", pid, pe.capacity, "down")
+        self._bus_pid = len(platform.pes) + 1
+        self._bus_lanes = []
+
+    def on_task(self, r: TaskRecord) -> None:
+        """One complete event on the task's PE slot."""
+        key = (r.app, r.task_name, r.completed)
+        prefix = self._names.get(key)
+        if prefix is None:
+            name = r.task_name if r.completed else f"{r.task_name} (killed)"
+            cat = r.app if r.completed else "killed"
+            prefix = self._names[key] = f'{{"name": {json.dumps(name)}, "cat": {json.dumps(cat)}, "ph": "X", '
+        args = (
+            f'"args": {{"job": {r.job_id}, "app": {json.dumps(r.app)}, "task": {r.task}, '
+            f'"kernel": {json.dumps(r.kernel)}, "ready_us": {_num(r.ready_us)}, '
+            f'"overhead_us": {_num(r.overhead_us)}}}}}'
+        )
+        self._emit(
+            f'{prefix}"ts": {_num(r.start_us)}, "dur": {_num(r.finish_us - r.start_us)}, '
+            f'"pid": {r.pe + 1}, "tid": {r.slot}, {args}'
+        )
+
+    def on_pe_event(self, r: PEEventRecord) -> None:
+        """PE down periods become complete events on the PE's ``down`` thread."""
+        if r.down:
+            self._down_since[r.pe] = r.time_us
+            return
+        since = self._down_since[r.pe]
+        if since == since:
+            self._down_event(r.pe, since, r.time_us)
+        self._down_since[r.pe] = math.nan
+
+    def on_transfer(self, r: TransferRecord) -> None:
+        """A bus transfer, placed on the first lane whose previous transfer ended by this start."""
+        lane = next((i for i, end in enumerate(self._bus_lanes) if end <= r.start_us), None)
+        if lane is None:
+            if len(self._bus_lanes) >= _MAX_BUS_LANES:
+                return
+            lane = len(self._bus_lanes)
+            self._bus_lanes.append(r.finish_us)
+            if lane == 0:
+                self._meta("process_name", self._bus_pid, 0, "shared bus")
+            self._meta("thread_name", self._bus_pid, lane, f"lane {lane}")
+        self._bus_lanes[lane] = max(self._bus_lanes[lane], r.finish_us)
+        self._emit(
+            f'{{"name": "transfer", "cat": "bus", "ph": "X", "ts": {_num(r.start_us)}, '
+            f'"dur": {_num(r.finish_us - r.start_us)}, "pid": {self._bus_pid}, "tid": {lane}, '
+            f'"args": {{"job": {r.job_id}, "src_task": {r.src_task}, "dst_task": {r.dst_task}, '
+            f'"src_pe": {r.src_pe}, "dst_pe": {r.dst_pe}, "volume": {_num(r.volume)}}}}}'
+        )
+
+    def on_finish(self, end_us: float) -> None:
+        """Close open down periods at the end of the run and terminate the JSON document."""
+        for pe, since in enumerate(self._down_since):
+            if since == since:
+                self._down_event(pe, since, max(since, end_us))
+                self._down_since[pe] = math.nan
+        self.close()
+
+    def close(self) -> None:
+        """Finish the JSON array and close the file (safe to call twice)."""
+        if self._file is not None:
+            self._file.write("\n]}\n")
+            self._file.close()
+            self._file = None
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _down_event(self, pe: int, start: float, end: float) -> None:
+        self._emit(
+            f'{{"name": "PE down", "cat": "failure", "ph": "X", "ts": {_num(start)}, '
+            f'"dur": {_num(end - start)}, "pid": {pe + 1}, "tid": {self._capacity[pe]}, "args": {{}}}}'
+        )
+
+    def _meta(self, kind: str, pid: int, tid: int, name: str | None, *, sort_index: int | None = None) -> None:
+        args = f'{{"name": {json.dumps(name)}}}' if sort_index is None else f'{{"sort_index": {sort_index}}}'
+        self._emit(f'{{"name": "{kind}", "ph": "M", "pid": {pid}, "tid": {tid}, "args": {args}}}')
+
+    def _emit(self, event: str) -> None:
+        assert self._file is not None, "on_start was not called"
+        if self._first:
+            self._first = False
+        else:
+            self._file.write(",\n")
+        self._file.write(event)
+        self.events += 1

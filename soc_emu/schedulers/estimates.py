@@ -1,0 +1,137 @@
+"""PE availability estimates shared by ETF/EFT, HEFT and the learned agent.
+
+An estimate answers "if this task went to that PE now, when would it start and finish?" from the view
+alone, using *nominal* times (schedulers never see the noisy actual ones):
+
+* a slot running a task frees at the task's expected finish (``PEState.expected_finish_us``), an idle
+  slot frees now, every slot of a down PE never;
+* the PE's queued tasks then take the earliest-free slot in queue order, each starting no earlier than its
+  inputs can be there (:meth:`SystemView.data_ready_time`) and lasting its :func:`task_cost`; for a long
+  queue (more than :data:`EXACT_QUEUE_LIMIT` tasks) on an engine PE state that keeps ``queued_work_us``, the
+  queued work is instead poured evenly onto the earliest-free slots (O(capacity), not O(queue); input
+  waits and reconfigurations of queued tasks are then ignored);
+* a new task starts at ``max(earliest slot free, its data-ready time)``.
+
+:class:`Availability` keeps these per-slot times for one decision point and lets a scheduler
+:meth:`~Availability.commit` tentative assignments, so a list scheduler placing several tasks at once sees
+its own earlier choices. :func:`earliest_finish` and :func:`pe_available_time` are one-shot shortcuts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+from soc_emu.engine.view import SystemView, TaskRef
+from soc_emu.model.platform import ProcessingElement
+
+#: Queues up to this length are simulated task by task; longer ones use the engine's queued-work total.
+EXACT_QUEUE_LIMIT = 8
+
+__all__ = ["EXACT_QUEUE_LIMIT", "Availability", "earliest_finish", "pe_available_time", "slot_free_times", "task_cost"]
+
+
+def task_cost(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> float:
+    """Nominal slot time of ``kernel`` on ``pe``: launch overhead + execution time, plus the FPGA
+    reconfiguration time unless some slot (``loaded``, ``PEState.loaded_kernel``) already holds the kernel.
+    ``inf`` when the PE cannot run the kernel."""
+    t = pe.exec_times_us.get(kernel)
+    if t is None:
+        return math.inf
+    t += pe.launch_overhead_us
+    if pe.reconfig_time_us > 0 and (loaded is None or kernel not in loaded):
+        t += pe.reconfig_time_us
+    return t
+
+
+def slot_free_times(view: SystemView, pe: int) -> list[float]:
+    """Per slot of PE ``pe``, when it is expected to be free after the running and queued tasks (a heap)."""
+    state = view.pes[pe]
+    capacity = state.pe.capacity
+    if state.down:
+        return [math.inf] * capacity
+    now = view.now
+    times = [t if t > now else now for t in state.expected_finish_us]
+    times.extend([now] * (capacity - len(times)))
+    heapq.heapify(times)
+    queued_work = getattr(state, "queued_work_us", None)
+    if len(state.queue) > EXACT_QUEUE_LIMIT and queued_work is not None:
+        return _pour(times, queued_work)
+    if state.queue:
+        jobs = view.jobs
+        for ref in state.queue:
+            kernel = jobs[ref.job_id].graph.tasks[ref.task].kernel
+            free = times[0]
+            ready = view.data_ready_time(ref, pe)
+            heapq.heapreplace(times, (ready if ready > free else free) + task_cost(state.pe, kernel, state.loaded_kernel))
+    return times
+
+
+def _pour(times: list[float], work: float) -> list[float]:
+    """Slot free times after spreading ``work`` over the slots, earliest slots first (water filling)."""
+    times = sorted(times)
+    level = times[0]
+    filled = 1
+    while work > 0:
+        nxt = times[filled] if filled < len(times) else math.inf
+        room = (nxt - level) * filled
+        if work <= room:
+            level += work / filled
+            work = 0.0
+        else:
+            work -= room
+            level = nxt
+            filled += 1
+    return [level if i < filled else t for i, t in enumerate(times)]  # sorted, hence a valid heap
+
+
+def pe_available_time(view: SystemView, pe: int) -> float:
+    """When PE ``pe`` is expected to have a free slot (``inf`` while down)."""
+    return slot_free_times(view, pe)[0]
+
+
+def earliest_finish(view: SystemView, ref: TaskRef, pe: int) -> tuple[float, float]:
+    """Estimated ``(start, finish)`` of task ``ref`` if it were assigned to PE ``pe`` now."""
+    return Availability(view).earliest_finish(ref, pe)
+
+
+class Availability:
+    """Slot-free estimates of every PE at one decision point, computed lazily per PE.
+
+    Use one instance per :meth:`Scheduler.decide` call: it reads the view when a PE is first asked about.
+    """
+
+    __slots__ = ("view", "_slots")
+
+    def __init__(self, view: SystemView) -> None:
+        self.view = view
+        self._slots: dict[int, list[float]] = {}
+
+    def slots(self, pe: int) -> list[float]:
+        """The slot-free heap of PE ``pe`` (smallest first); callers must not modify it."""
+        heap = self._slots.get(pe)
+        if heap is None:
+            heap = self._slots[pe] = slot_free_times(self.view, pe)
+        return heap
+
+    def available(self, pe: int) -> float:
+        """When PE ``pe`` has a free slot, given the commitments made so far."""
+        return self.slots(pe)[0]
+
+    def cost(self, ref: TaskRef, pe: int) -> float:
+        """Nominal slot time of task ``ref`` on PE ``pe`` (see :func:`task_cost`)."""
+        view = self.view
+        state = view.pes[pe]
+        return task_cost(state.pe, view.kernel(ref), state.loaded_kernel)
+
+    def earliest_finish(self, ref: TaskRef, pe: int, data_ready: float | None = None) -> tuple[float, float]:
+        """Estimated ``(start, finish)`` of ``ref`` on ``pe``; pass ``data_ready`` if already known."""
+        if data_ready is None:
+            data_ready = self.view.data_ready_time(ref, pe)
+        free = self.slots(pe)[0]
+        start = data_ready if data_ready > free else free
+        return start, start + self.cost(ref, pe)
+
+    def commit(self, pe: int, finish: float) -> None:
+        """Record a tentative assignment: PE ``pe``'s earliest-free slot is now busy until ``finish``."""
+        heapq.heapreplace(self.slots(pe), finish)

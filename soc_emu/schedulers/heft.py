@@ -1,0 +1,254 @@
+"""Streaming HEFT: a whole-system HEFT plan, rebuilt whenever the system changes shape.
+
+Planning
+    At every decision point that finds a new job in the system (an arrival) or a set of failed PEs other
+    than the one the plan was made with (a failure or a repair), and whenever a ready task has no usable
+    plan entry, the scheduler re-plans every unfinished task of every job in the system with
+    :func:`soc_emu.schedulers.heft_plan.plan` (upward-rank order, insertion-based earliest finish):
+
+    * finished tasks are fixed where and when they ran;
+    * running tasks (and queued tasks already holding a slot while their inputs arrive) hold their slot
+      from now until their expected finish (now, if already overdue);
+    * queued tasks stay on their PE (the engine cannot unassign them) and are planned first, in the PE's
+      dispatch order;
+    * every task not yet assigned, ready or still waiting, is planned anew; failed PEs receive nothing.
+
+    Jobs are planned oldest first by default (``job_order="arrival"``): each job's tasks in decreasing
+    upward rank, placed around the commitments of the jobs before it. ``job_order="rank"`` is HEFT on
+    the union of all graphs (one rank order for every task in the system); it lets every newcomer's
+    high-rank entry tasks push back the tails of older jobs and gives clearly longer mean latencies on
+    the ds3 platform (see the report in ``benchmarks``-style figures in the module's tests), so it is an
+    option, not the default.
+
+Following the plan
+    A task that becomes ready goes to its planned PE with ``priority = planned start``; with
+    ``dispatch_order = "in_order"`` a PE serves its queue in that order. On its own this is not enough:
+    a slot that frees takes whatever is queued, so a task planned *later* on a slot could take it while
+    the task planned *earlier* there is not ready yet. With ``keep_slot_order=True`` (the default, the
+    streaming counterpart of DS3's per-PE dynamic dependencies) a ready task is therefore held back,
+    unassigned, until every task planned before it on the same PE slot has been assigned. Holding never
+    deadlocks: along every wait (a predecessor, or an earlier task of the slot) the planned
+    ``(start, finish, planning order)`` strictly decreases. A plan with no disturbance (no noise,
+    failures or later arrivals) thus runs exactly as planned: a single Topcuoglu job finishes at 80 us.
+
+Late binding
+    The scheduler assigns a ready task only when its planned PE is idle (at most one task per free slot),
+    in planned order; it never moves a task to another PE.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar
+
+import numpy as np
+
+from soc_emu.engine.view import Assignment, Binding, SystemView, TaskRef, TaskStatus
+from soc_emu.errors import SocEmuError
+from soc_emu.model.platform import Platform
+from soc_emu.schedulers.base import Scheduler
+from soc_emu.schedulers.heft_plan import JOB_ORDERS, CostModel, JobToPlan, Placement, SlotTimelines, plan
+from soc_emu.schedulers.registry import register
+
+
+@register
+class HeftScheduler(Scheduler):
+    """HEFT over all unfinished tasks in the system, re-planned on arrivals and PE failures/repairs.
+
+    Parameters
+    ----------
+    binding:
+        ``Binding.ON_READY`` (default) or ``Binding.LATE``.
+    job_order:
+        ``"arrival"`` (default: oldest job planned first) or ``"rank"`` (one rank order over all jobs).
+    keep_slot_order:
+        Hold a ready task until the tasks planned before it on its PE slot are assigned (default True).
+    """
+
+    name: ClassVar[str] = "heft"
+    dispatch_order: ClassVar[str] = "in_order"
+    description: ClassVar[str] = "HEFT: upward-rank order, insertion-based EFT, whole system re-planned per arrival"
+
+    def __init__(
+        self, *, binding: Binding | None = None, job_order: str = "arrival", keep_slot_order: bool = True
+    ) -> None:
+        super().__init__(binding=binding)
+        if job_order not in JOB_ORDERS:
+            raise SocEmuError(f"unknown job order {job_order!r} (one of: {', '.join(JOB_ORDERS)})", source="heft: job_order")
+        self.job_order = job_order
+        self.keep_slot_order = bool(keep_slot_order)
+        self._costs: CostModel | None = None
+        self._plan: dict[int, list[Placement | None]] = {}
+        #: Per PE, per slot: the planned, not yet assigned tasks in planned order.
+        self._slot_queues: list[list[deque[TaskRef]]] = []
+        #: Every task in some slot queue.
+        self._pending: set[TaskRef] = set()
+        self._planned_down: tuple[int, ...] = ()  #: failed PEs when the plan was made
+        #: Number of whole-system plans made in this run (for tests and benchmarks).
+        self.replans = 0
+
+    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
+        super().reset(platform, rng)
+        self._costs = CostModel(platform)
+        self._plan = {}
+        self._slot_queues = [[deque() for _ in range(pe.capacity)] for pe in platform.pes]
+        self._pending = set()
+        self._planned_down = ()
+        self.replans = 0
+
+    # ------------------------------------------------------------------ decisions
+
+    def decide(self, view: SystemView) -> list[Assignment]:
+        plan_of = self._plan
+        if (
+            len(plan_of) < len(view.jobs)
+            or any(job_id not in plan_of for job_id in view.jobs)
+            or _down_pes(view) != self._planned_down
+        ):
+            self._replan(view)
+        assignments = self._assign(view, allow_missing=False)
+        if assignments is None:  # a ready task has no usable plan entry (its PE failed, ...)
+            self._replan(view)
+            assignments = self._assign(view, allow_missing=True)
+            assert assignments is not None
+        return assignments
+
+    def _assign(self, view: SystemView, *, allow_missing: bool) -> list[Assignment] | None:
+        """Assignments for the ready tasks whose turn it is; None when one has no usable plan entry."""
+        plan_of = self._plan
+        pending = self._pending
+        pes = view.pes
+        free: dict[int, int] | None = None
+        if view.binding is Binding.LATE:
+            free = {pe: pes[pe].free_slots for pe in view.idle_pes()}
+            if not free:
+                return []
+        if not self.keep_slot_order:
+            return self._assign_unordered(view, free, allow_missing)
+        ready = view.ready
+        ready_set = set(ready)
+        queues = self._slot_queues
+        out: list[Assignment] = []
+        for ref in ready:
+            if ref not in ready_set:
+                continue  # assigned in this decision already (it followed its slot's head)
+            entry = plan_of.get(ref.job_id)
+            p = entry[ref.task] if entry is not None else None
+            if p is None or pes[p.pe].down or ref not in pending:
+                if allow_missing:
+                    continue  # no up PE can run it now: it is offered again at a later decision
+                return None
+            queue = queues[p.pe][p.slot]
+            while queue and queue[0] in ready_set:
+                head = queue[0]
+                hp = plan_of[head.job_id][head.task]
+                assert hp is not None
+                if free is not None:
+                    if free.get(hp.pe, 0) <= 0:
+                        break
+                    free[hp.pe] -= 1
+                queue.popleft()
+                pending.discard(head)
+                ready_set.discard(head)
+                out.append(Assignment(head, hp.pe, hp.start_us))
+        return out
+
+    def _assign_unordered(self, view: SystemView, free: dict[int, int] | None, allow_missing: bool) -> list[Assignment] | None:
+        """Without slot order: every ready task to its planned PE (late binding: if idle, earliest start first)."""
+        plan_of = self._plan
+        pes = view.pes
+        placed: list[tuple[TaskRef, Placement]] = []
+        for ref in view.ready:
+            entry = plan_of.get(ref.job_id)
+            p = entry[ref.task] if entry is not None else None
+            if p is None or pes[p.pe].down:
+                if allow_missing:
+                    continue
+                return None
+            placed.append((ref, p))
+        if free is None:
+            return [Assignment(ref, p.pe, p.start_us) for ref, p in placed]
+        out = []
+        for ref, p in sorted(placed, key=lambda rp: (rp[1].start_us, rp[0])):
+            if free.get(p.pe, 0) > 0:
+                free[p.pe] -= 1
+                out.append(Assignment(ref, p.pe, p.start_us))
+        return out
+
+    # ------------------------------------------------------------------ planning
+
+    def _replan(self, view: SystemView) -> None:
+        """Rebuild the plan of every unfinished task in the system (see the module docstring)."""
+        assert self._costs is not None, "reset() must be called before decide()"
+        now = view.now
+        timelines = SlotTimelines.for_platform(view.platform)
+        job_ids = sorted(view.jobs)
+        position = {job_id: j for j, job_id in enumerate(job_ids)}
+        finish_override: dict[int, dict[int, float]] = {}
+        pinned: list[tuple[int, int]] = []
+        excluded = []
+        for state in view.pes:
+            pe = state.pe.index
+            if state.down:
+                excluded.append(pe)
+            starts, ends = timelines.starts[pe], timelines.ends[pe]
+            for slot, (ref, expected) in enumerate(zip(state.running, state.expected_finish_us)):
+                end = expected if expected > now else now
+                starts[slot].append(now)
+                ends[slot].append(end)
+                finish_override.setdefault(ref.job_id, {})[ref.task] = end
+            for ref in state.queue:
+                pinned.append((position[ref.job_id], ref.task))
+        queued = TaskStatus.QUEUED
+        jobs = []
+        for job_id in job_ids:
+            job = view.jobs[job_id]
+            pe_of = [p if s >= queued else -1 for p, s in zip(job.pe, job.status)]
+            running = finish_override.get(job_id)
+            if running:
+                finish = list(job.finish_us)
+                for t, end in running.items():
+                    finish[t] = end
+            else:
+                finish = job.finish_us
+            jobs.append(JobToPlan(job_id, job.graph, job.admitted_us, pe_of, finish))
+        result = plan(
+            jobs,
+            self._costs,
+            timelines,
+            floor_us=now,
+            pinned_first=pinned,
+            excluded_pes=excluded,
+            job_order=self.job_order,
+        )
+        self._plan = result.placements  # type: ignore[assignment]
+        self._planned_down = tuple(excluded)
+        self.replans += 1
+        if self.keep_slot_order:
+            self._build_slot_queues(jobs, result.placements, result.sequence)
+
+    def _build_slot_queues(self, jobs: list[JobToPlan], placements: dict, sequence: list) -> None:  # type: ignore[type-arg]
+        """Per slot, the newly planned (not yet assigned) tasks in planned order."""
+        pe_of = {job.key: job.pe for job in jobs}
+        per_slot: dict[tuple[int, int], list[tuple[float, float, int, TaskRef]]] = {}
+        for seq, (job_id, task) in enumerate(sequence):
+            if pe_of[job_id][task] >= 0:  # type: ignore[index]
+                continue  # queued already (pinned)
+            p = placements[job_id][task]
+            per_slot.setdefault((p.pe, p.slot), []).append((p.start_us, p.finish_us, seq, TaskRef(job_id, task)))
+        queues = self._slot_queues
+        for slots in queues:
+            for q in slots:
+                q.clear()
+        pending = self._pending
+        pending.clear()
+        for (pe, slot), items in per_slot.items():
+            items.sort()
+            refs = [item[3] for item in items]
+            queues[pe][slot].extend(refs)
+            pending.update(refs)
+
+
+def _down_pes(view: SystemView) -> tuple[int, ...]:
+    """Indices of the failed PEs."""
+    return tuple(state.pe.index for state in view.pes if state.down)

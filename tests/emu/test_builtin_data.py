@@ -1,0 +1,157 @@
+"""Built-in platforms and workloads: they load, have the published shapes and figures, and fit together."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from soc_emu.errors import SocEmuError
+from soc_emu.formats import (
+    DEFAULT_PLATFORM,
+    DEFAULT_WORKLOAD,
+    builtin_platforms,
+    builtin_workloads,
+    check_compatible,
+    load_platform,
+    load_scenario,
+    load_workload,
+)
+from soc_emu.model import JobMix, Task, TaskGraph, Workload
+
+DS3_APPS = ("wifi_tx", "wifi_rx", "radar", "sc_tx", "sc_rx", "temporal_mitigation")
+
+
+def test_builtin_lists():
+    assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero"}
+    assert {"ds3_mix", "ds3_capped", "topcuoglu", *DS3_APPS} <= set(builtin_workloads())
+    assert all(builtin_platforms().values()) and all(builtin_workloads().values())
+    assert DEFAULT_PLATFORM == "hetero" and DEFAULT_WORKLOAD == "ds3_mix"
+
+
+@pytest.mark.parametrize(
+    ("platform", "runnable"),
+    [("topcuoglu", {"topcuoglu"}), ("ds3", {"ds3_mix", "ds3_capped", *DS3_APPS}), ("hetero", {"ds3_mix", "ds3_capped", *DS3_APPS})],
+)
+def test_every_builtin_workload_loads_and_runs_where_expected(platform, runnable):
+    p = load_platform(platform)
+    for name in builtin_workloads():
+        w = load_workload(name)
+        if name in runnable:
+            check_compatible(p, w)
+        else:
+            with pytest.raises(SocEmuError, match=f"runs on no PE of platform '{platform}'"):
+                check_compatible(p, w)
+
+
+@pytest.mark.parametrize(
+    ("app", "tasks"),
+    [("wifi_tx", 27), ("wifi_rx", 34), ("radar", 7), ("sc_tx", 8), ("sc_rx", 8), ("temporal_mitigation", 10), ("topcuoglu", 10)],
+)
+def test_task_counts(app, tasks):
+    (graph,) = load_workload(app).mix.graphs
+    assert len(graph) == tasks
+    assert len(graph.entry_tasks) == 1 and len(graph.exit_tasks) == 1  # DS3 apps have one HEAD and one TAIL
+
+
+def test_topcuoglu_tables():
+    p = load_platform("topcuoglu")
+    assert len(p.pes) == 3
+    table = [[p.pes[j].exec_time(f"task_{i}") for j in range(3)] for i in range(1, 11)]
+    assert table == [[14, 16, 9], [13, 19, 18], [11, 13, 19], [13, 8, 17], [12, 13, 10],
+                     [13, 16, 9], [7, 15, 11], [5, 11, 14], [18, 12, 20], [21, 7, 16]]
+    assert p.transfer_time(0, 0, 18) == 0.0
+    assert p.transfer_time(0, 1, 18) == 18.0 and p.transfer_time(2, 1, 27) == 27.0
+    (g,) = load_workload("topcuoglu").mix.graphs
+    edges = {(g.tasks[e.src].name, g.tasks[e.dst].name): e.volume for e in g.edges}
+    assert len(edges) == 15
+    assert edges == {
+        ("task_1", "task_2"): 18, ("task_1", "task_3"): 12, ("task_1", "task_4"): 9, ("task_1", "task_5"): 11,
+        ("task_1", "task_6"): 14, ("task_2", "task_8"): 19, ("task_2", "task_9"): 16, ("task_3", "task_7"): 23,
+        ("task_4", "task_8"): 27, ("task_4", "task_9"): 23, ("task_5", "task_9"): 13, ("task_6", "task_8"): 15,
+        ("task_7", "task_10"): 17, ("task_8", "task_10"): 11, ("task_9", "task_10"): 13,
+    }
+
+
+def test_ds3_platform_matches_multiple_bal():
+    p = load_platform("ds3")
+    counts: dict[str, int] = {}
+    for pe in p.pes:
+        counts[pe.cluster] = counts.get(pe.cluster, 0) + 1
+    assert counts == {"A7": 4, "A15": 4, "MM": 2, "FFT": 4, "VIT": 2}
+    a7, a15 = p.pe_by_name("A7_0"), p.pe_by_name("A15_0")
+    fft, vit = p.pe_by_name("FFT_0"), p.pe_by_name("VIT_0")
+    assert (a7.exec_time("viterbi_decoder"), a15.exec_time("viterbi_decoder"), vit.exec_time("viterbi_decoder")) == (1828, 739, 2)
+    assert (a7.exec_time("fft"), a15.exec_time("fft"), fft.exec_time("fft")) == (289, 114, 12)
+    assert p.transfer_time(a7.index, a7.index, 10000) == pytest.approx(1.0)  # same PE: 10000
+    assert p.transfer_time(a7.index, a15.index, 1000) == pytest.approx(1.0)  # 1000 between clusters
+    assert p.transfer_time(a15.index, fft.index, 1000) == pytest.approx(100.0)  # 10 to the FFT cluster
+    assert p.transfer_time(p.pe_by_name("A7_1").index, a7.index, 1000) == pytest.approx(1.0)
+    assert a15.active_power_w == 3.32
+    check_compatible(p, load_workload("ds3_mix"))
+
+
+def test_hetero_platform():
+    p = load_platform("hetero")
+    types = {pe.pe_type for pe in p.pes}
+    assert {"cpu_big", "cpu_little", "dsp", "gpu", "fpga", "acc_fft", "acc_viterbi", "acc_mm"} <= types
+    gpu = next(pe for pe in p.pes if pe.pe_type == "gpu")
+    fpga = next(pe for pe in p.pes if pe.pe_type == "fpga")
+    assert gpu.launch_overhead_us > 0
+    assert fpga.reconfig_time_us > 0 and fpga.capacity >= 2
+    assert all(pe.active_power_w > 0 and pe.idle_power_w > 0 for pe in p.pes)
+    for i in range(len(p.pes)):
+        for j in range(len(p.pes)):
+            link = p.link(i, j)
+            assert link.bandwidth > 0 and (i == j or (math.isfinite(link.bandwidth) and link.latency_us > 0))
+    # accelerators beat the CPUs on their kernels
+    big = p.pe_by_name("big_0")
+    assert p.pe_by_name("fft_acc_0").exec_time("fft") < big.exec_time("fft")
+
+
+def test_default_mix():
+    w = load_workload("ds3_mix")
+    assert [g.name for g in w.mix.graphs] == list(DS3_APPS)
+    assert w.mix.normalised == pytest.approx((0.2, 0.2, 0.2, 0.1, 0.1, 0.2))
+    assert w.arrivals.kind == "poisson" and w.arrivals.mean_interarrival_us == 40.0
+    assert w.max_jobs_in_system is None
+    capped = load_workload("ds3_capped")
+    assert capped.max_jobs_in_system == 12 and capped.drop_when_full
+    assert capped.arrivals.mean_interarrival_us == 100.0
+
+
+def test_default_scenario():
+    platform, workload = load_scenario()
+    assert platform.name == "hetero" and workload.name == "ds3_mix"
+
+
+def test_comma_list_with_weights():
+    w = load_workload("wifi_tx:3, radar")
+    assert [g.name for g in w.mix.graphs] == ["wifi_tx", "radar"]
+    assert w.mix.normalised == pytest.approx((0.75, 0.25))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: load_platform("heterro"), r"unknown platform 'heterro'; did you mean 'hetero'\?"),
+        (lambda: load_workload("ds3_mx"), r"unknown workload 'ds3_mx'; did you mean 'ds3_mix'\?"),
+        (lambda: load_workload("wifi_tx,raddar"), r"unknown application 'raddar'; did you mean 'radar'\?"),
+        (lambda: load_workload("wifi_tx:heavy"), r"expected app:weight with a number"),
+        (lambda: load_workload("wifi_tx,wifi_tx"), r"'wifi_tx' is listed twice"),
+        (lambda: load_platform("no/such/file.toml"), r"no/such/file\.toml: no such file"),
+        (lambda: load_scenario("topcuoglu", "radar"), r"application 'radar', task 'ST': kernel 'ST' runs on no PE of platform 'topcuoglu'"),
+    ],
+)
+def test_loading_errors(call, message):
+    with pytest.raises(SocEmuError, match=message):
+        call()
+
+
+def test_check_compatible_names_app_task_kernel_platform():
+    platform = load_platform("topcuoglu")
+    graph = TaskGraph(name="custom", tasks=(Task(0, "only", "warp_drive"),), edges=(), source="custom.toml")
+    with pytest.raises(SocEmuError) as info:
+        check_compatible(platform, Workload(name="w", mix=JobMix((graph,), (1.0,))))
+    text = str(info.value)
+    assert all(word in text for word in ("custom", "only", "warp_drive", "topcuoglu"))
