@@ -15,9 +15,10 @@ queued or running), the jobs, the PEs and the DAG edges between unfinished tasks
 * ``node_job`` ``[N]`` job row of every task; ``candidates`` the rows of the tasks the policy may pick and
   ``candidate_pe`` the PE the earliest-finish-time rule maps each one to.
 
-Which ready tasks are candidates depends on the binding (see :class:`DecisionRule`): under late binding
-(the agent's default) a ready task is a candidate only when a PE achieving its earliest estimated finish
-is idle now, so the agent never starts a task on a slow core when a fast accelerator frees up sooner.
+Which ready tasks are candidates depends on the binding (see :class:`DecisionRule`): under on-ready
+binding (the agent's default) every ready task is; under late binding only those whose earliest estimated
+finish is achieved by a PE idle now, so a task never starts on a slow core when a fast accelerator frees
+up sooner.
 
 Times are log-scaled (``log1p(t / TIME_SCALE_US)``) because they span four orders of magnitude (a
 Viterbi decoder takes 2 us on its accelerator and 1828 us on a little core).
@@ -64,6 +65,8 @@ _NODE_SCALARS = (
     "candidate",
 )
 NODE_DIM = 2 * NUM_TYPES + len(_NODE_SCALARS)
+#: Column of each scalar node feature.
+NODE_COL = {name: 2 * NUM_TYPES + i for i, name in enumerate(_NODE_SCALARS)}
 _JOB_SCALARS = (
     "age",
     "remaining_work",
@@ -75,6 +78,8 @@ _JOB_SCALARS = (
     "total_work",
 )
 JOB_DIM = len(_JOB_SCALARS)
+#: Column of each job feature.
+JOB_COL = {name: i for i, name in enumerate(_JOB_SCALARS)}
 PE_DIM = NUM_TYPES + 6
 GLOBAL_DIM = 5
 #: Features of a (task, PE) pair for the PE head.
@@ -245,7 +250,7 @@ class DecisionRule:
         under late binding, idle) are offered.
     """
 
-    def __init__(self, binding: Binding = Binding.LATE, slack: float = 0.0, pe_slack: float = 0.5) -> None:
+    def __init__(self, binding: Binding = Binding.ON_READY, slack: float = 0.0, pe_slack: float = 0.5) -> None:
         self.binding = binding
         self.slack = slack
         self.pe_slack = pe_slack

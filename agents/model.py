@@ -10,7 +10,9 @@ Structure (Decima's, which DeepSoCS adopted; sizes in :class:`ModelConfig`):
    ``z = MLP([mean of y, mean of PE embeddings, global features])``.
 4. Task head: a score per candidate task from ``[h_v, y_job(v), z, task features]``; softmax over the
    candidates of one decision is the policy over tasks.
-5. PE head (optional; otherwise the earliest-finish-time rule maps the chosen task): a score per offered PE
+5. Priority head: the mean of a Gaussian over the chosen task's queue priority (lower starts first among
+   the tasks queued on a PE). This is what lets the agent serve short jobs first under load.
+6. PE head (optional; otherwise the earliest-finish-time rule maps the chosen task): a score per offered PE
    from ``[h_v, y, z, PE embedding, (task, PE) pair features]``.
 
 Nothing is sized by the number of jobs, tasks or PEs: every set is pooled or scored row by row.
@@ -107,6 +109,7 @@ class DeepSoCSNet(nn.Module):
         self.pe_embed = mlp([c.pe_dim, h, e])
         self.global_summary = mlp([2 * e + c.global_dim, h, e])
         self.task_head = mlp([c.node_dim + 3 * e, h, h // 2, 1])
+        self.priority_head = mlp([c.node_dim + 3 * e, h, 1])
         self.pe_head = mlp([3 * e + e + c.pair_dim, h, h // 2, 1]) if c.pe_head else None
 
     def embed(self, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -142,6 +145,12 @@ class DeepSoCSNet(nn.Module):
         feats = torch.cat([b.nodes[flat], h[flat], y[job], z[graph]], dim=1)
         logits = self.task_head(feats).reshape(rows.shape)
         return logits.masked_fill(~b.cand_mask, float("-inf"))
+
+    def priority_mean(self, b: Batch, rows: torch.Tensor, h: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``[len(rows)]`` mean queue priority of the tasks at node ``rows``."""
+        job = b.node_job[rows]
+        feats = torch.cat([b.nodes[rows], h[rows], y[job], z[b.job_graph[job]]], dim=1)
+        return self.priority_head(feats).squeeze(1)
 
     def pe_logits(self, b: Batch, h: torch.Tensor, y: torch.Tensor, z: torch.Tensor, pe_e: torch.Tensor) -> torch.Tensor:
         """``[B, Q]`` scores of the PEs offered for each decision's chosen task (-inf on padding)."""

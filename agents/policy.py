@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from agents.features import Featurizer, Observation
+from agents.inference import FastNet
 from agents.model import Batch, DeepSoCSNet
 from soc_emu.engine.view import Assignment, SystemView
 
@@ -24,6 +25,8 @@ class Step:
     obs: Observation
     action: int  #: index into ``obs.candidates``
     pe_action: int = -1  #: index into ``obs.pair_pes[action]`` (PE head), else -1
+    priority: float = 0.0  #: queue priority given to the task
+    sigma: float = 0.0  #: std-dev the priority was sampled with (0: greedy)
     time_us: float = 0.0
 
 
@@ -98,20 +101,27 @@ def add_pairs(batch: Batch, observations: list[Observation], actions: list[int],
     batch.pair_mask = torch.from_numpy(mask)
 
 
-def _choose(logits: torch.Tensor, rng: np.random.Generator | None) -> int:
-    """Argmax (``rng`` None) or a sample from the softmax of a 1-D logits tensor."""
+def _choose(logits: np.ndarray, rng: np.random.Generator | None) -> int:
+    """Argmax (``rng`` None) or a sample from the softmax of 1-D ``logits``."""
     if rng is None:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits.double(), dim=0).numpy()
-    return int(rng.choice(len(probs), p=probs / probs.sum()))
+        return int(np.argmax(logits))
+    x = logits.astype(np.float64)
+    p = np.exp(x - x.max())
+    p /= p.sum()
+    return int(rng.choice(len(p), p=p))
 
 
 class Policy:
-    """A network plus a featurizer: decides one assignment per call."""
+    """A network plus a featurizer: decides one assignment per call.
 
-    def __init__(self, net: DeepSoCSNet, featurizer: Featurizer) -> None:
+    ``sigma`` is the std-dev of the Gaussian the queue priority is sampled from when sampling.
+    """
+
+    def __init__(self, net: DeepSoCSNet, featurizer: Featurizer, sigma: float = 0.2) -> None:
         self.net = net
         self.featurizer = featurizer
+        self.sigma = sigma
+        self.fast = FastNet(net)
         self.pe_head = net.config.pe_head
         if self.pe_head:
             featurizer.pair_features = True
@@ -125,44 +135,74 @@ class Policy:
         k = len(obs.candidates)
         if k == 0:
             return None, None
-        if k == 1 and not self.pe_head:
-            action = 0
-            pe_action = -1
+        fast = self.fast
+        h, y, z, pe_e = fast.embed(obs)
+        action = _choose(fast.task_logits(obs, h, y, z), rng) if k > 1 else 0
+        mean = fast.priority_mean(obs, action, h, y, z)
+        pe_action = -1
+        if self.pe_head:
+            pe_action = _choose(fast.pe_logits(obs, action, h, y, z, pe_e), rng) if len(obs.pair_pes[action]) > 1 else 0
+        if rng is not None and self.sigma > 0:
+            priority = mean + self.sigma * float(rng.standard_normal())
+            sigma = self.sigma
         else:
-            with torch.inference_mode():
-                batch = collate([obs])
-                h, y, z, pe_e = self.net.embed(batch)
-                logits = self.net.task_logits(batch, h, y, z)[0]
-                action = _choose(logits, rng) if k > 1 else 0
-                pe_action = -1
-                if self.pe_head:
-                    add_pairs(batch, [obs], [action], [0])
-                    pl = self.net.pe_logits(batch, h, y, z, pe_e)[0]
-                    pe_action = _choose(pl, rng) if len(obs.pair_pes[action]) > 1 else 0
+            priority, sigma = mean, 0.0
         if self.pe_head:
             pe = int(obs.pair_pes[action][pe_action])
         else:
             pe = int(obs.candidate_pe[action])
         ref = obs.refs[int(obs.candidates[action])]
-        return Assignment(ref, pe, view.now), Step(obs, action, pe_action, view.now)
+        return Assignment(ref, pe, priority), Step(obs, action, pe_action, priority, sigma, view.now)
 
 
-def log_probs(
-    net: DeepSoCSNet, steps: list[Step]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-probability of every step's action under ``net`` (task and, with a PE head, PE) and the
-    entropy of the task distribution, both ``[len(steps)]`` (with gradients)."""
+def log_probs(net: DeepSoCSNet, steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For every step, under ``net`` (with gradients): the log-probability of its action (task, priority
+    when it was sampled, and PE with a PE head), the entropy of the task distribution, and the priority
+    mean (for imitation)."""
     obs = [s.obs for s in steps]
     actions = [s.action for s in steps]
     batch = collate(obs, actions, pe_head=net.config.pe_head)
-    task_logits, pe_logits = net(batch)
+    h, y, z, pe_e = net.embed(batch)
+    task_logits = net.task_logits(batch, h, y, z)
     logp_all = torch.log_softmax(task_logits, dim=1)
     act = torch.tensor(actions, dtype=torch.int64)
     logp = logp_all.gather(1, act.unsqueeze(1)).squeeze(1)
     p = logp_all.exp()
     entropy = -(p * logp_all.masked_fill(~batch.cand_mask, 0.0)).sum(dim=1)
-    if pe_logits is not None:
+    rows = batch.cand_index.gather(1, act.unsqueeze(1)).squeeze(1)
+    mean = net.priority_mean(batch, rows, h, y, z)
+    sigma = torch.tensor([s.sigma for s in steps], dtype=mean.dtype)
+    sampled = sigma > 0
+    if bool(sampled.any()):
+        prio = torch.tensor([s.priority for s in steps], dtype=mean.dtype)
+        safe = torch.where(sampled, sigma, torch.ones_like(sigma))
+        gauss = -0.5 * ((prio - mean) / safe) ** 2 - torch.log(safe)
+        logp = logp + torch.where(sampled, gauss, torch.zeros_like(gauss))
+    if net.pe_head is not None:
+        pe_logits = net.pe_logits(batch, h, y, z, pe_e)
         pe_lp = torch.log_softmax(pe_logits, dim=1)
         pe_act = torch.tensor([max(s.pe_action, 0) for s in steps], dtype=torch.int64)
         logp = logp + pe_lp.gather(1, pe_act.unsqueeze(1)).squeeze(1)
-    return logp, entropy
+    return logp, entropy, mean
+
+
+def imitation_outputs(
+    net: DeepSoCSNet, observations: list[Observation], actions: list[int]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """For imitation: task logits ``[B, C]``, the priority mean of each decision's labelled task, and
+    with a PE head its PE logits plus the index of the EFT PE among the offered ones (the PE target)."""
+    batch = collate(observations, actions, pe_head=net.config.pe_head)
+    h, y, z, pe_e = net.embed(batch)
+    logits = net.task_logits(batch, h, y, z)
+    act = torch.tensor(actions, dtype=torch.int64)
+    rows = batch.cand_index.gather(1, act.unsqueeze(1)).squeeze(1)
+    mean = net.priority_mean(batch, rows, h, y, z)
+    pe_logits = None
+    pe_target = torch.zeros(len(actions), dtype=torch.int64)
+    if net.pe_head is not None:
+        pe_logits = net.pe_logits(batch, h, y, z, pe_e)
+        pe_target = torch.tensor(
+            [int(np.flatnonzero(o.pair_pes[a] == o.candidate_pe[a])[0]) for o, a in zip(observations, actions)],
+            dtype=torch.int64,
+        )
+    return logits, mean, pe_logits, pe_target

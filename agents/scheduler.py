@@ -1,8 +1,10 @@
 """``deepsocs``: the learned scheduler as a regular :class:`~soc_emu.schedulers.base.Scheduler`.
 
 ``soc-emu run --scheduler deepsocs`` loads the shipped checkpoint (``--model PATH`` another one) and acts
-greedily: at every decision point it picks the highest-scoring candidate task and maps it to the PE of the
-decision rule (earliest estimated finish, or the network's PE head when the checkpoint has one).
+greedily: at every decision point it picks the highest-scoring candidate task, gives it the queue priority
+of the network's priority head and maps it to the PE of the decision rule (earliest estimated finish, or
+the network's PE head when the checkpoint has one). The engine reopens the decision at the same time while
+ready tasks remain, so each pick sees the previous ones.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class DeepSoCSScheduler(Scheduler):
     """
 
     name: ClassVar[str] = "deepsocs"
-    default_binding: ClassVar[Binding] = Binding.LATE
+    default_binding: ClassVar[Binding] = Binding.ON_READY
     dispatch_order: ClassVar[str] = "first_ready"
     description: ClassVar[str] = "learned hierarchical graph agent (PyTorch)"
 

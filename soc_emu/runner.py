@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soc_emu.engine.options import RunOptions
 from soc_emu.engine.view import Binding
@@ -34,6 +34,9 @@ from soc_emu.output.gantt import DEFAULT_MAX_TASKS, GanttRecorder
 from soc_emu.output.metrics import MetricsObserver
 from soc_emu.output.perfetto import PerfettoTraceWriter
 from soc_emu.output.results import write_json
+
+if TYPE_CHECKING:
+    from soc_emu.schedulers.base import Scheduler
 
 #: Scheduler a run uses when none is named (the default platform and workload come from the loaders).
 DEFAULT_SCHEDULER = "heft"
@@ -179,7 +182,7 @@ def execute(config: RunConfig) -> RunResult:
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None
-    summary = dict(sim.summary()) if hasattr(sim, "summary") else {}
+    summary = sim.summary()
     if config.out_dir is not None:
         if gantt is not None:
             gantt.render(paths["gantt_png"], title=f"{platform.name} / {workload.name} / {config.scheduler}")
@@ -243,12 +246,15 @@ def validate_options(options: RunOptions) -> None:
         raise SocEmuError("a run needs a number of jobs (--jobs) or a duration (--duration)", source="--jobs")
 
 
-def build_scheduler(name: str, options: Mapping[str, Any], binding: Binding | None) -> Any:
+def build_scheduler(name: str, options: Mapping[str, Any], binding: Binding | None) -> Scheduler:
     """The scheduler registered as ``name`` (built-ins are registered by importing the package)."""
     import soc_emu.schedulers  # noqa: F401  (registers the built-in schedulers)
     from soc_emu.schedulers.registry import scheduler_class
 
-    cls = scheduler_class(name)
+    try:
+        cls = scheduler_class(name)
+    except ModuleNotFoundError as exc:  # a lazily registered scheduler whose package is not installed
+        raise SocEmuError(f"scheduler {name!r} is not available: {exc}", source="--scheduler") from None
     kwargs = dict(options)
     if binding is not None:
         kwargs["binding"] = binding
@@ -258,7 +264,7 @@ def build_scheduler(name: str, options: Mapping[str, Any], binding: Binding | No
         raise SocEmuError(f"scheduler {name!r} does not take these options: {exc}", source="--scheduler") from exc
 
 
-def effective_config(config: RunConfig, platform: Platform, workload: Workload, scheduler: Any,
+def effective_config(config: RunConfig, platform: Platform, workload: Workload, scheduler: Scheduler,
                      options: RunOptions) -> dict[str, Any]:
     """The configuration that actually ran, as written to ``config.json``."""
     arrivals = workload.arrivals

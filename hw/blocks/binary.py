@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_bits, check_width
+from hw.blocks.params import check_bits, check_width, validated
 from hw.blocks.vectors import vector_stream
 
 
@@ -26,6 +26,7 @@ class BinaryStage(wiring.Component):
 
     _name = "BinaryStage"
 
+    @validated
     def __init__(self, *, bits: int, width: int) -> None:
         self.bits = check_bits(self._name, bits)
         self.width = check_width(self._name, width)
@@ -35,8 +36,9 @@ class BinaryStage(wiring.Component):
             "o": Out(vector_stream(self.bits, self.width)),
         })
 
-    def combine(self, a: Value, b: Value) -> Value:
-        """Combinational function of two signed elements; the result must fit ``bits``."""
+    def combine(self, m: Module, a: Value, b: Value, lane: int) -> Value:
+        """Combinational function of two signed elements of lane ``lane``; the result must fit ``bits``
+        (helper signals may be added to ``m``)."""
         raise NotImplementedError
 
     def elaborate(self, platform) -> Module:
@@ -51,5 +53,6 @@ class BinaryStage(wiring.Component):
             m.d.sync += self.o.valid.eq(both)
             with m.If(both):
                 for k in range(self.width):
-                    m.d.sync += self.o.payload[k].eq(self.combine(self.a.payload[k], self.b.payload[k]))
+                    m.d.sync += self.o.payload[k].eq(
+                        self.combine(m, self.a.payload[k], self.b.payload[k], k))
         return m

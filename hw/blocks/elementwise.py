@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_bits, check_width
+from hw.blocks.params import check_bits, check_width, validated
 from hw.blocks.vectors import vector_stream
 
 
@@ -35,6 +35,7 @@ class ElementwiseStage(wiring.Component):
 
     _name = "ElementwiseStage"
 
+    @validated
     def __init__(self, *, bits: int, width: int) -> None:
         self.bits = check_bits(self._name, bits)
         self.width = check_width(self._name, width)
@@ -43,8 +44,9 @@ class ElementwiseStage(wiring.Component):
             "o": Out(vector_stream(self.bits, self.width)),
         })
 
-    def element(self, m: Module, x: Value) -> Value:
-        """Combinational function of one signed element; the result must fit ``bits``."""
+    def element(self, m: Module, x: Value, lane: int) -> Value:
+        """Combinational function of one signed element of lane ``lane``; the result must fit ``bits``
+        (helper signals may be added to ``m``)."""
         raise NotImplementedError
 
     def elaborate(self, platform) -> Module:
@@ -55,5 +57,5 @@ class ElementwiseStage(wiring.Component):
             m.d.sync += self.o.valid.eq(self.i.valid)
             with m.If(self.i.valid):
                 for k in range(self.width):
-                    m.d.sync += self.o.payload[k].eq(self.element(m, self.i.payload[k]))
+                    m.d.sync += self.o.payload[k].eq(self.element(m, self.i.payload[k], k))
         return m

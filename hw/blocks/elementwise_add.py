@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Value
+from amaranth.hdl import Module, Value
 
 from hw.blocks.binary import BinaryStage
-from hw.blocks.vectors import saturate
+from hw.blocks.vectors import saturate, wire
 
 
 class ElementwiseAdd(BinaryStage):
@@ -28,5 +28,5 @@ class ElementwiseAdd(BinaryStage):
 
     _name = "ElementwiseAdd"
 
-    def combine(self, a: Value, b: Value) -> Value:
-        return saturate(a + b, self.bits)
+    def combine(self, m: Module, a: Value, b: Value, lane: int) -> Value:
+        return saturate(wire(m, a + b, f"sum{lane}"), self.bits)

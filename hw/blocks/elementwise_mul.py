@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Value
+from amaranth.hdl import Module, Value
 
 from hw.blocks.binary import BinaryStage
-from hw.blocks.params import check_bits, check_int
-from hw.blocks.vectors import saturate
+from hw.blocks.params import check_bits, check_int, validated
+from hw.blocks.vectors import saturate, wire
 
 
 class ElementwiseMul(BinaryStage):
@@ -34,11 +34,12 @@ class ElementwiseMul(BinaryStage):
 
     _name = "ElementwiseMul"
 
+    @validated
     def __init__(self, *, bits: int, width: int, shift: int) -> None:
         bits = check_bits(self._name, bits)
         self.shift = check_int(self._name, "shift", shift, minimum=0, maximum=2 * bits - 2)
         super().__init__(bits=bits, width=width)
 
-    def combine(self, a: Value, b: Value) -> Value:
+    def combine(self, m: Module, a: Value, b: Value, lane: int) -> Value:
         rounding = (1 << (self.shift - 1)) if self.shift else 0
-        return saturate((a * b + rounding) >> self.shift, self.bits)
+        return saturate(wire(m, (a * b + rounding) >> self.shift, f"scaled{lane}"), self.bits)

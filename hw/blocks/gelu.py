@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hw.blocks.params import check_bits, check_int
+from hw.blocks.params import check_bits, check_int, validated
 from hw.blocks.pwl import PiecewiseLinear
 from hw.golden.activations import gelu_table
 
@@ -30,6 +30,7 @@ class GeLU(PiecewiseLinear):
 
     _name = "GeLU"
 
+    @validated
     def __init__(self, *, bits: int, width: int, frac_bits: int) -> None:
         bits = check_bits(self._name, bits)
         self.frac_bits = check_int(self._name, "frac_bits", frac_bits, minimum=0, maximum=bits - 2)

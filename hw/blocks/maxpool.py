@@ -6,8 +6,9 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_bits, check_int, check_width
+from hw.blocks.params import check_bits, check_int, check_width, validated
 from hw.blocks.vectors import maximum, vector_layout, vector_stream
+from hw.errors import HwError
 
 
 class MaxPool2x2(wiring.Component):
@@ -39,12 +40,12 @@ class MaxPool2x2(wiring.Component):
         Pooled pixels, row-major. Golden model: :func:`hw.golden.pooling.maxpool2x2`.
     """
 
+    @validated
     def __init__(self, *, bits: int, width: int, cols: int) -> None:
         self.bits = check_bits("MaxPool2x2", bits)
         self.width = check_width("MaxPool2x2", width)
         self.cols = check_int("MaxPool2x2", "cols", cols, minimum=2)
         if self.cols % 2:
-            from hw.errors import HwError
             raise HwError(f"must be even, not {cols}", source="MaxPool2x2: cols")
         super().__init__({
             "i": In(vector_stream(self.bits, self.width)),

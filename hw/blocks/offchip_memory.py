@@ -9,7 +9,7 @@ from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_int
+from hw.blocks.params import check_int, validated
 from hw.errors import HwError
 
 _OWNER = "OffchipMemory"
@@ -106,6 +106,7 @@ class OffchipMemory(wiring.Component):
         Per-region counts, in the order of ``regions``; present only when ``regions`` is non-empty.
     """
 
+    @validated
     def __init__(self, *, word_bits: int, words_per_cycle: int = 1, depth: int,
                  init: Sequence[int] = (), read_latency: int = 1, write_latency: int = 0,
                  max_burst: int | None = None, regions: Sequence[tuple[int, int]] = (),
@@ -116,6 +117,11 @@ class OffchipMemory(wiring.Component):
         words = list(init)
         if any(isinstance(w, bool) or not isinstance(w, int) for w in words):
             raise HwError("must contain integers only", source=f"{_OWNER}: init")
+        low, high = -(1 << (self.word_bits - 1)), (1 << self.word_bits) - 1
+        bad = next((w for w in words if not low <= w <= high), None)
+        if bad is not None:
+            raise HwError(f"word {bad} does not fit {self.word_bits} bits (signed or unsigned)",
+                          source=f"{_OWNER}: init")
         capacity = self.depth * self.words_per_cycle
         if len(words) > capacity:
             raise HwError(f"has {len(words)} words but the memory holds {capacity}",

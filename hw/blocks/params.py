@@ -6,7 +6,8 @@ sees which parameter of which block is wrong (``ReLU: bits: must be one of 8, 16
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 from hw.errors import HwError
 
@@ -46,3 +47,16 @@ def check_multiple(owner: str, name: str, value: int, of_name: str, of_value: in
     if value % of_value:
         raise HwError(f"must be a multiple of {of_name} ({of_value}), not {value}",
                       source=f"{owner}: {name}")
+
+
+def validated(init: Callable[..., None]) -> Callable[..., None]:
+    """Decorator for component constructors: a component whose parameters were rejected (``HwError``)
+    is marked so that Amaranth does not also warn that it was "created but never used"."""
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except HwError:
+            self._MustUse__silence = True
+            raise
+    return wrapper

@@ -5,7 +5,9 @@ from __future__ import annotations
 from amaranth.hdl import Const, Module, Mux, Value, signed
 
 from hw.blocks.elementwise import ElementwiseStage
-from hw.blocks.vectors import saturate
+from hw.blocks.params import validated
+from hw.blocks.vectors import saturate, wire
+from hw.errors import HwError
 from hw.golden.activations import SLOPE_FRAC_BITS, PwlTable
 
 
@@ -33,11 +35,20 @@ class PiecewiseLinear(ElementwiseStage):
 
     _name = "PiecewiseLinear"
 
+    @validated
     def __init__(self, *, bits: int, width: int, table: PwlTable) -> None:
+        if not isinstance(table, PwlTable):
+            raise HwError(f"must be a PwlTable, not {table!r}", source=f"{self._name}: table")
+        segments = len(table.thresholds) + 1
+        if len(table.slopes) != segments or len(table.offsets) != segments:
+            raise HwError(f"needs {segments} slopes and offsets for {segments - 1} thresholds",
+                          source=f"{self._name}: table")
+        if list(table.thresholds) != sorted(table.thresholds):
+            raise HwError("thresholds must be non-decreasing", source=f"{self._name}: table")
         self.table = table
         super().__init__(bits=bits, width=width)
 
-    def element(self, m: Module, x: Value) -> Value:
+    def element(self, m: Module, x: Value, lane: int) -> Value:
         table = self.table
         slope_shape = signed(max(Const(v).shape().width for v in table.slopes) + 1)
         offset_shape = signed(max(Const(v).shape().width for v in table.offsets) + 1)
@@ -48,4 +59,4 @@ class PiecewiseLinear(ElementwiseStage):
             below = x < table.thresholds[s]
             slope = Mux(below, Const(table.slopes[s], slope_shape), slope)
             offset = Mux(below, Const(table.offsets[s], offset_shape), offset)
-        return saturate((slope * x + offset) >> SLOPE_FRAC_BITS, self.bits)
+        return saturate(wire(m, (slope * x + offset) >> SLOPE_FRAC_BITS, f"line{lane}"), self.bits)

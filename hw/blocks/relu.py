@@ -27,5 +27,5 @@ class ReLU(ElementwiseStage):
 
     _name = "ReLU"
 
-    def element(self, m: Module, x: Value) -> Value:
+    def element(self, m: Module, x: Value, lane: int) -> Value:
         return Mux(x < 0, 0, x)

@@ -8,8 +8,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_bits, check_int, check_multiple, check_width
-from hw.blocks.vectors import maximum, vector_layout, vector_stream
+from hw.blocks.params import check_bits, check_int, check_multiple, check_width, validated
+from hw.blocks.vectors import maximum, vector_layout, vector_stream, wire
 from hw.golden.softmax import EXP_FRAC_BITS, exp_table, reciprocal_bits
 
 
@@ -48,6 +48,7 @@ class Softmax(wiring.Component):
         Probabilities in Q.(bits-1), same order. Golden model: :func:`hw.golden.softmax.softmax_rows`.
     """
 
+    @validated
     def __init__(self, *, bits: int, width: int, row_len: int, in_frac_bits: int) -> None:
         self.bits = check_bits("Softmax", bits)
         self.width = check_width("Softmax", width)
@@ -125,7 +126,7 @@ class Softmax(wiring.Component):
                 top = (1 << (bits - 1)) - 1
                 m.d.comb += self.o.valid.eq(1)
                 for k in range(width):
-                    scaled = (exps[k] * recip) >> (k_bits - (bits - 1))
+                    scaled = wire(m, (exps[k] * recip) >> (k_bits - (bits - 1)), f"scaled{k}")
                     m.d.comb += self.o.payload[k].eq(Mux(scaled > top, top, scaled))
                 with m.If(self.o.ready):
                     m.d.sync += index.eq(Mux(last_beat, 0, index + 1))

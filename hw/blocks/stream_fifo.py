@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Shape, ShapeLike
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_int
+from hw.blocks.params import check_int, validated
 from hw.errors import HwError
 
 
@@ -33,6 +33,7 @@ class StreamFifo(wiring.Component):
         Entries stored.
     """
 
+    @validated
     def __init__(self, *, shape: ShapeLike, depth: int) -> None:
         try:
             Shape.cast(shape)

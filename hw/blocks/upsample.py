@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.blocks.params import check_bits, check_int, check_width
+from hw.blocks.params import check_bits, check_int, check_width, validated
 from hw.blocks.vectors import vector_layout, vector_stream
 
 
@@ -18,8 +18,9 @@ class Upsample2x(wiring.Component):
     buffer (each pixel twice again) while the input is stalled. Output: a ``2 rows x 2 cols`` map.
 
     Latency: 1 cycle from accepting a pixel to its first copy on ``o``. Throughput: 1 output beat per
-    cycle when ``o`` is ready (4 outputs per input; the input accepts at most 1 beat every 2 cycles and
-    waits during the replayed row).
+    cycle when ``o`` is ready, plus one idle cycle after each replayed row, i.e. ``4 * cols`` outputs per
+    ``4 * cols + 1`` cycles (the input accepts at most 1 beat every 2 cycles and waits during the
+    replayed row).
 
     Parameters
     ----------
@@ -38,6 +39,7 @@ class Upsample2x(wiring.Component):
         Upsampled pixels, row-major. Golden model: :func:`hw.golden.pooling.upsample2x`.
     """
 
+    @validated
     def __init__(self, *, bits: int, width: int, cols: int) -> None:
         self.bits = check_bits("Upsample2x", bits)
         self.width = check_width("Upsample2x", width)

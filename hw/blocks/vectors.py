@@ -6,7 +6,7 @@ A beat of a vector stream carries ``width`` signed elements of ``bits`` bits eac
 
 from __future__ import annotations
 
-from amaranth.hdl import Mux, Value, signed
+from amaranth.hdl import Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream
 
 
@@ -34,3 +34,11 @@ def saturate(value: Value, bits: int) -> Value:
 def maximum(a: Value, b: Value) -> Value:
     """Larger of two signed expressions."""
     return Mux(a > b, a, b)
+
+
+def wire(m: Module, value: Value, name: str) -> Signal:
+    """A combinational signal holding ``value``, so an expression used several times (e.g. a product
+    compared and selected by :func:`saturate`) is built once in hardware."""
+    signal = Signal(value.shape(), name=name)
+    m.d.comb += signal.eq(value)
+    return signal

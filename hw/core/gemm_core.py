@@ -239,10 +239,12 @@ class GemmCore(wiring.Component):
             xf_m = Signal(12)
             xf_k = Signal(12)
             xf_row = Signal(ADDR_BITS)
+            xf_klo = Signal(16)
+            xf_koff = Signal(ADDR_BITS)
             pending = Signal()
             pending_ring = Signal()
             index = Signal(ADDR_BITS)
-            m.d.comb += index.eq(xf_row + xf_k)
+            m.d.comb += index.eq(xf_row + xf_koff + xf_klo)
             room = Signal()
             m.d.comb += room.eq(xfifo.level + pending < xfifo.depth)
             m.d.sync += pending.eq(0)
@@ -255,7 +257,8 @@ class GemmCore(wiring.Component):
                         with m.If((xf.x_src != XSource.SPAD) & (xf.x_src != XSource.RING)):
                             m.d.sync += xf_i.eq(xf_i + 1)
                         with m.Elif(~xf.x_dep | deps_ok(xf_i)):
-                            m.d.sync += [xf_nt.eq(0), xf_m.eq(0), xf_k.eq(0), xf_row.eq(xf.x_base)]
+                            m.d.sync += [xf_nt.eq(0), xf_m.eq(0), xf_k.eq(0), xf_row.eq(xf.x_base),
+                                         xf_klo.eq(0), xf_koff.eq(0)]
                             m.next = "RUN"
                 with m.State("RUN"):
                     is_ring = xf.x_src == XSource.RING
@@ -271,9 +274,12 @@ class GemmCore(wiring.Component):
                         if self.uses_ring:
                             m.d.comb += ring_r.addr.eq(index[:_log2(self.ring_words, 'ring')]
                                                        if self.ring_words > 1 else 0)
-                        m.d.sync += xf_k.eq(xf_k + 1)
+                        m.d.sync += [xf_k.eq(xf_k + 1), xf_klo.eq(xf_klo + 1)]
+                        with m.If(xf_klo == (Const(1, 16) << xf.x_tlog) - 1):
+                            m.d.sync += [xf_klo.eq(0), xf_koff.eq(xf_koff + xf.x_tstride)]
                         with m.If(xf_k == xf.k_bound - 1):
-                            m.d.sync += [xf_k.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
+                            m.d.sync += [xf_k.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride),
+                                         xf_klo.eq(0), xf_koff.eq(0)]
                             with m.If(xf_m == xf.m_bound - 1):
                                 m.d.sync += [xf_m.eq(0), xf_nt.eq(xf_nt + 1), xf_row.eq(xf.x_base)]
                                 with m.If(xf_nt == xf.n_tiles - 1):

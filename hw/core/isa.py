@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass
 
+from amaranth.hdl import Shape
 from amaranth.lib import data
 
 
@@ -42,6 +43,8 @@ INSTR_LAYOUT = data.StructLayout({
     "x_dep": 1,
     "x_base": ADDR_BITS,
     "x_stride": 16,
+    "x_tlog": 4,
+    "x_tstride": ADDR_BITS,
     "x_end": ADDR_BITS,
     "w_base": ADDR_BITS,
     "acc_init": 1,
@@ -62,7 +65,9 @@ class Instruction:
     Addresses: ``x_base``/``y_base`` count elements for SPAD and RING (RING: the global stream index of
     ``X[0, 0]``) and lines (``B`` elements) for OFFCHIP; ``w_base`` is the off-chip line of the first
     weight tile (tiles of ``k_bound x lanes`` elements, consecutive). ``x_end`` is the ring index up to
-    which the input is released when the instruction's last operand has been read. ``x_dep`` makes the
+    which the input is released when the instruction's last operand has been read (OFFCHIP: the lines
+    read per N tile). X element ``(m, k)`` is read at ``x_base + m*x_stride + (k >> x_tlog)*x_tstride +
+    (k mod 2**x_tlog)``: column tiles of ``2**x_tlog`` elements as a producer core streams them. ``x_dep`` makes the
     operand reader wait until all earlier instructions' results are written (read-after-write through
     the scratchpad or off-chip memory). ``acc_init``: start from the stored partial sums instead of 0;
     ``acc_out``: store partial sums instead of requantised results.
@@ -81,6 +86,8 @@ class Instruction:
     y_stride: int = 0
     x_dep: bool = False
     x_end: int = 0
+    x_tlog: int = 15
+    x_tstride: int = 0
     acc_init: bool = False
     acc_out: bool = False
     psum_base: int = 0
@@ -94,7 +101,7 @@ class Instruction:
         value = 0
         for name, field in INSTR_LAYOUT:
             raw = int(fields[name])
-            width = field.shape.width
+            width = Shape.cast(field.shape).width
             if not 0 <= raw < (1 << width):
                 raise ValueError(f"instruction field {name}={raw} does not fit {width} bits")
             value |= raw << field.offset

@@ -76,6 +76,8 @@ class MemorySystem(wiring.Component):
             "rd": In(read_client_signature(self.line_bits)).array(n_read),
             "wr": In(write_client_signature(self.line_bits)).array(n_write),
             "stress": In(1),
+            "load_image": In(1),
+            "load_seen": Out(1),
             "dbg_addr": In(ADDR_BITS),
             "dbg_data": Out(self.line_bits),
         }
@@ -100,6 +102,8 @@ class MemorySystem(wiring.Component):
         wport = mem.write_port()
         dport = mem.read_port(domain="comb")
         m.d.comb += [dport.addr.eq(self.dbg_addr), self.dbg_data.eq(dport.data)]
+        # ``load_image`` triggers the simulation-only $readmemh hook added by hw.designs.emit.
+        m.d.sync += self.load_seen.eq(self.load_image)
 
         # ---- read channel ----
         if self.n_read:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -34,12 +35,14 @@ HDL_CLOCK_BUILD_ARGS = ("--timing", "-CFLAGS", "-std=c++20")
 
 @dataclass(frozen=True)
 class CocotbTest:
-    """Outcome of one cocotb test: name, pass/fail, simulated time and the failure message if any."""
+    """Outcome of one cocotb test: name, pass/fail (a skipped test counts as passed), simulated time
+    in ns and the failure message if any."""
 
     name: str
     passed: bool
     sim_time_ns: float
     message: str = ""
+    skipped: bool = False
 
 
 @dataclass
@@ -60,8 +63,8 @@ class CocotbResult:
 
     def summary(self) -> str:
         """One line per test plus the error, for assertion messages."""
-        lines = [f"{'PASS' if t.passed else 'FAIL'} {t.name} ({t.sim_time_ns:g} ns) {t.message}".rstrip()
-                 for t in self.tests]
+        lines = [f"{'SKIP' if t.skipped else 'PASS' if t.passed else 'FAIL'} {t.name} "
+                 f"({t.sim_time_ns:g} ns) {t.message}".rstrip() for t in self.tests]
         if self.error:
             lines.append(f"ERROR {self.error}")
         return "\n".join(lines) or "no cocotb test ran"
@@ -101,14 +104,22 @@ def parse_results(xml_path: Path) -> list[CocotbTest]:
         root = ElementTree.parse(xml_path).getroot()
     except (OSError, ElementTree.ParseError):
         return []
+    scale = {"fs": 1e-6, "ps": 1e-3, "ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9, "step": float("nan")}
     tests = []
     for case in root.iter("testcase"):
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
         message = "" if problem is None else (problem.get("message") or problem.text or "failed").strip()
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        try:
+            sim_time_ns = (float(properties.get("sim_time_duration", "nan"))
+                           * scale.get(properties.get("sim_time_unit", "ns"), float("nan")))
+        except ValueError:
+            sim_time_ns = float("nan")
         tests.append(CocotbTest(name=case.get("name", "?"), passed=problem is None,
-                                sim_time_ns=float(case.get("sim_time_ns", "nan")), message=message))
+                                sim_time_ns=sim_time_ns, message=message,
+                                skipped=case.find("skipped") is not None))
     return tests
 
 
@@ -174,7 +185,8 @@ def run_cocotb(design: str, params: Mapping[str, Any], verilog: Path | Sequence[
     for source in sources:
         digest.update(source.read_bytes())
     stamp = {"sources": digest.hexdigest(), "build_args": build_args, "toplevel": sim_top,
-             "verilator": list(toolchain.version), "waves": waves}
+             "verilator": list(toolchain.version), "cocotb": importlib.metadata.version("cocotb"),
+             "waves": waves}
     stamp_path = build_dir / "build_stamp.json"
     simulator = build_dir / sim_top
     fresh = (simulator.is_file() and stamp_path.is_file()
@@ -191,9 +203,13 @@ def run_cocotb(design: str, params: Mapping[str, Any], verilog: Path | Sequence[
         if not fresh:
             stamp_path.unlink(missing_ok=True)
             start = time.perf_counter()
-            runner.build(sources=sources, hdl_toplevel=sim_top, build_args=build_args,
-                         build_dir=build_dir, always=True, waves=waves, log_file=log,
-                         timescale=("1ns", "1ps"))
+            try:
+                runner.build(sources=sources, hdl_toplevel=sim_top, build_args=build_args,
+                             build_dir=build_dir, always=True, waves=waves, log_file=log,
+                             timescale=("1ns", "1ps"))
+            except RuntimeError as exc:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.is_file() else ""
+                raise RuntimeError(f"Verilator build of {design} failed ({exc}); {log}:\n{tail}") from exc
             build_seconds = time.perf_counter() - start
             built = True
             stamp_path.write_text(json.dumps(stamp))
@@ -203,7 +219,8 @@ def run_cocotb(design: str, params: Mapping[str, Any], verilog: Path | Sequence[
         error = ""
         start = time.perf_counter()
         try:
-            runner.test(test_module=module_name, hdl_toplevel=sim_top, testcase=testcases, seed=seed,
+            runner.test(test_module=module_name, hdl_toplevel=sim_top, hdl_toplevel_lang="verilog",
+                        testcase=testcases, seed=seed,
                         extra_env=dict(extra_env or {}), build_dir=build_dir, test_dir=build_dir,
                         results_xml=str(results), waves=waves, log_file=log)
         except SystemExit as exc:      # cocotb exits under pytest when a test failed

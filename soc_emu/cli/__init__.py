@@ -43,8 +43,9 @@ def available_subcommands() -> list[str]:
     return [name for name in SUBCOMMANDS if importlib.util.find_spec(f"soc_emu.cli.{name}_cmd") is not None]
 
 
-def build_parser() -> tuple[CliParser, dict[str, object]]:
-    """The top-level parser with every available subcommand registered, and the modules by name."""
+def build_parser(only: str | None = None) -> tuple[CliParser, dict[str, object]]:
+    """The top-level parser with the available subcommands registered (just ``only`` when given, so
+    running one command never imports another's module), and the modules by name."""
     import soc_emu
 
     parser = CliParser(
@@ -55,6 +56,8 @@ def build_parser() -> tuple[CliParser, dict[str, object]]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     modules: dict[str, object] = {}
     for name in available_subcommands():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(f"soc_emu.cli.{name}_cmd")
         module.add_parser(sub)
         modules[name] = module
@@ -70,8 +73,9 @@ def report_error(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soc-emu`` console script; returns the exit status."""
-    parser, modules = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in available_subcommands() else None
+    parser, modules = build_parser(only=command)
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:

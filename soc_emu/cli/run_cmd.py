@@ -72,6 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rate.add_argument("--interarrival", type=float, metavar="US", help="mean inter-arrival time (us)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     add_scenario_arguments(p)
+    p.add_argument("--scheduler-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="keyword option for the scheduler (repeatable; VALUE read as JSON when it parses, "
+                        "else as a string)")
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR",
                      help="write trace.csv, trace.json (Perfetto), gantt.png, config.json, metrics.json here")
@@ -80,6 +83,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     out.add_argument("--json", action="store_true", help="print one JSON object with the metrics on stdout")
     p.set_defaults(handler=run)
     return p
+
+
+def parse_scheduler_options(items: list[str]) -> dict[str, Any]:
+    """``["k=v", ...]`` to keyword options; values are JSON literals when they parse (``3``, ``true``)."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise SocEmuError(f"expected KEY=VALUE, got {item!r}", source="--scheduler-option")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
 
 
 def parse_failures(text: str | None, types: str | None) -> Any:
@@ -142,6 +159,7 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
         platform=args.platform or defaults.platform,
         workload=args.workload or defaults.workload,
         scheduler=args.scheduler,
+        scheduler_options=parse_scheduler_options(getattr(args, "scheduler_option", [])),
         options=options,
         binding=Binding(args.binding) if args.binding else None,
         arrivals=ArrivalOverrides(rate_jobs_per_ms=args.rate, mean_interarrival_us=args.interarrival,

@@ -4,6 +4,10 @@ The factor must stay positive (a task cannot take negative time), so ``z`` is dr
 *truncated* below at ``-1/rsd``: draws with ``1 + rsd x z <= 0`` are rejected and redrawn. For the usual
 ``rsd <= 0.3`` that happens for fewer than 1 draw in 3 million, so the mean stays at the nominal time;
 for large ``rsd`` the truncation shifts the mean upwards. Schedulers never see these times, only nominal ones.
+
+The engine draws one factor per task when a job *arrives* (so the k-th arriving job gets the same factors
+under every scheduler: common random numbers for fair comparisons) and a task keeps its factor on whatever
+PE it runs, and when it is re-run after a PE failure.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ class ExecutionNoise:
         self._rsd = rsd
         self._buf: list[float] = []
         self._pos = 0
+
+    def factors(self, n: int) -> list[float]:
+        """The next ``n`` factors."""
+        return [self.factor() for _ in range(n)]
 
     def factor(self) -> float:
         """The next factor ``1 + rsd x z`` (> 0)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 
 from soc_emu.errors import SocEmuError
 
@@ -68,11 +69,11 @@ class RunOptions:
     shared_bus: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.num_jobs is not None and not (isinstance(self.num_jobs, int) and self.num_jobs >= 1):
+        if self.num_jobs is not None and not (isinstance(self.num_jobs, Integral) and self.num_jobs >= 1):
             raise SocEmuError(f"number of jobs must be an integer >= 1, got {self.num_jobs!r}", source="num_jobs")
         if self.duration_us is not None and not (self.duration_us > 0 and math.isfinite(self.duration_us)):
             raise SocEmuError(f"duration must be a finite number > 0 us, got {self.duration_us!r}", source="duration_us")
         if not (self.noise_rsd >= 0 and math.isfinite(self.noise_rsd)):
             raise SocEmuError(f"noise relative std-dev must be a finite number >= 0, got {self.noise_rsd!r}", source="noise_rsd")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if not isinstance(self.seed, Integral) or isinstance(self.seed, bool) or self.seed < 0:
             raise SocEmuError(f"seed must be an integer >= 0, got {self.seed!r}", source="seed")

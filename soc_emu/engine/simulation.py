@@ -29,8 +29,8 @@ Communication
 Overheads
     Each start costs the PE's ``launch_overhead_us``, plus ``reconfig_time_us`` when the slot's loaded
     kernel differs from the task's. A task takes a free slot that already holds its kernel, else an empty
-    slot (so loaded kernels survive), else the lowest free slot. Noise applies
-    to the execution time only, never to overheads.
+    slot (so loaded kernels survive), else the lowest free slot. Noise applies to the execution time only,
+    never to overheads; each task's factor is drawn when its job arrives (see :mod:`soc_emu.engine.noise`).
 
 Failures
     A failed PE kills its running tasks (reported with ``completed=False``), returns them and its queued
@@ -71,14 +71,10 @@ from soc_emu.engine.view import (
     Trigger,
 )
 from soc_emu.errors import SocEmuError
+from soc_emu.model.compatibility import check_compatible
 from soc_emu.model.platform import Platform
 from soc_emu.model.taskgraph import TaskGraph
 from soc_emu.model.workload import Workload
-
-try:  # the loaders' check, so users get the same message from every entry point
-    from soc_emu.formats.loading import check_compatible as _check_compatible
-except ImportError:  # pragma: no cover - formats not installed
-    _check_compatible = None
 
 __all__ = [
     "DISPATCH_ORDERS",
@@ -87,7 +83,6 @@ __all__ = [
     "RunOptions",
     "Simulation",
     "SimulationStalled",
-    "check_platform_runs_workload",
     "simulate",
 ]
 
@@ -113,44 +108,32 @@ class SimulationStalled(RuntimeError):
     """Nothing can happen any more but jobs are still in the system (a scheduler never assigned them)."""
 
 
-def check_platform_runs_workload(platform: Platform, workload: Workload) -> None:
-    """Raise :class:`SocEmuError` naming the app, task and kernel of the first task no PE can run.
+def _as_index(value: object) -> int:
+    """An integer index from an int-like (numpy integers from agents); -1 (always invalid) otherwise."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    return -1
 
-    Uses :func:`soc_emu.formats.loading.check_compatible` (the message users see from the loaders too)
-    when that module is available, and an equivalent check otherwise.
-    """
-    if _check_compatible is not None:
-        _check_compatible(platform, workload)
-        return
-    kernels = platform.kernels
-    for graph in workload.mix.graphs:
-        for task in graph.tasks:
-            if task.kernel not in kernels:
-                raise SocEmuError(
-                    f"no PE of platform {platform.name!r} can run task {task.name!r} (kernel {task.kernel!r}) "
-                    f"of application {graph.name!r}",
-                    source=graph.source or workload.source or workload.name,
-                )
+
+def _task_name(job: JobState, task: int) -> str:
+    graph = job.graph
+    return f"task {graph.tasks[task].name!r} (#{task}) of job {job.job_id} ({graph.name})"
 
 
 class _PE(PEState):
     """Engine-private per-PE state on top of the public :class:`PEState`."""
 
     __slots__ = (
-        "qkeys", "qinputs", "slot_ref", "slot_token", "slot_start", "slot_overhead", "wake_at", "fail_rng", "queued_work_us",
+        "qkeys", "slot_ref", "slot_token", "slot_start", "slot_overhead", "wake_at", "fail_rng",
     )
 
     qkeys: list[tuple[float, int]]  #: (priority, assignment order) of each queued task (parallel to queue)
-    qinputs: list[float]  #: when each queued task's inputs are on this PE (parallel to queue)
     slot_ref: list[TaskRef | None]  #: per slot: the task holding it, or None
     slot_token: list[int]  #: per slot: id of the current execution (stale finish events are ignored)
     slot_start: list[float]  #: per slot: start time of the current execution (nan while reserved)
     slot_overhead: list[float]  #: per slot: overhead of the current execution
     wake_at: float  #: earliest pending wake-up for inputs arriving (first_ready dispatch)
     fail_rng: np.random.Generator | None
-    #: Sum of the nominal slot times (launch overhead + execution) of the queued tasks: lets schedulers
-    #: estimate a long queue's backlog in O(1) (see :mod:`soc_emu.schedulers.estimates`).
-    queued_work_us: float
 
 
 class Simulation:
@@ -194,7 +177,7 @@ class Simulation:
             raise SocEmuError(f"unknown dispatch order {dispatch_order!r} ({', '.join(DISPATCH_ORDERS)})", source="dispatch_order")
         if not isinstance(binding, Binding):
             raise SocEmuError(f"binding must be a Binding, got {binding!r}", source="binding")
-        check_platform_runs_workload(platform, workload)
+        check_compatible(platform, workload)
         if options.num_jobs is None and options.duration_us is None and workload.arrivals.kind != "trace":
             raise SocEmuError("a run needs num_jobs or duration_us to end", source="run options")
 
@@ -230,7 +213,7 @@ class Simulation:
                 loaded_kernel=[None] * pe.capacity,
             )
             s.qkeys = []
-            s.qinputs = []
+            s.queue_inputs_us = []
             s.slot_ref = [None] * pe.capacity
             s.slot_token = [-1] * pe.capacity
             s.slot_start = [_NAN] * pe.capacity
@@ -251,7 +234,8 @@ class Simulation:
         }
         self._jobs: dict[int, JobState] = {}
         self._ready: list[TaskRef] = []
-        self._admission: deque[tuple[int, TaskGraph, float]] = deque()
+        self._admission: deque[tuple[int, TaskGraph, float, list[float] | None]] = deque()
+        self._factors: dict[int, list[float]] = {}  # noise factor of each task, per job in the system
         self._arrivals_done = False
         self._over = False
         self._started = False
@@ -343,14 +327,14 @@ class Simulation:
                     self._trigger = None
                     return view
                 self._trigger = None
-            if nxt >= self._end_us:
-                self._end()
-                return None
-            if nxt == _INF:
+            if nxt == _INF and self._end_us == _INF:
                 raise SimulationStalled(
                     f"at t={env.now} us nothing is left to happen but {len(self._jobs)} job(s) are in the system "
                     f"and {len(self._ready)} ready task(s) were never assigned"
                 )
+            if nxt >= self._end_us:
+                self._end()
+                return None
             step()
 
     def submit(self, assignments: Sequence[Assignment]) -> None:
@@ -371,45 +355,57 @@ class Simulation:
         per_pe: dict[int, int] = {}
         checked: list[tuple[TaskRef, JobState, _PE, float]] = []
         npes = len(pes)
+        single = len(assignments) == 1
         for a in assignments:
             try:
                 ref, pe, prio = a
                 job_id, task = ref
+                prio = float(prio)
             except (TypeError, ValueError):
-                raise InvalidAssignment(f"{a!r} is not an Assignment(task=TaskRef(job_id, task), pe, priority)") from None
+                raise InvalidAssignment(
+                    f"{a!r} is not an Assignment(task=TaskRef(job_id, task), pe, priority: float)"
+                ) from None
+            if type(task) is not int:
+                task = _as_index(task)
+            if type(pe) is not int:
+                pe = _as_index(pe)
             job = jobs.get(job_id)
             if job is None:
                 raise InvalidAssignment(f"{a!r}: job {job_id} is not in the system")
             graph = job.graph
-            if not (isinstance(task, int) and 0 <= task < len(graph.tasks)):
-                raise InvalidAssignment(f"{a!r}: job {job_id} ({graph.name}) has no task {task!r}")
-            name = f"task {graph.tasks[task].name!r} (#{task}) of job {job_id} ({graph.name})"
-            status = job.status[task]
-            if status != _READY:
-                raise InvalidAssignment(f"{name} is {TaskStatus(status).name}, only READY tasks can be assigned")
-            key = (job_id, task)
-            if key in seen:
-                raise InvalidAssignment(f"{name} is assigned twice in one decision")
-            seen.add(key)
-            if not (isinstance(pe, (int, np.integer)) and 0 <= pe < npes):
-                raise InvalidAssignment(f"{name}: no PE with index {pe!r} (the platform has {npes})")
+            if not 0 <= task < len(graph.tasks):
+                raise InvalidAssignment(f"{a!r}: job {job_id} ({graph.name}) has no task {ref[1]!r}")
+            if job.status[task] != _READY:
+                raise InvalidAssignment(
+                    f"{_task_name(job, task)} is {TaskStatus(job.status[task]).name}, only READY tasks can be assigned"
+                )
+            if single is False:
+                key = (job_id, task)
+                if key in seen:
+                    raise InvalidAssignment(f"{_task_name(job, task)} is assigned twice in one decision")
+                seen.add(key)
+            if not 0 <= pe < npes:
+                raise InvalidAssignment(f"{_task_name(job, task)}: no PE with index {a[1]!r} (the platform has {npes})")
             ps = pes[pe]
-            kernel = graph.tasks[task].kernel
-            if kernel not in ps.pe.exec_times_us:
-                raise InvalidAssignment(f"{name}: PE {ps.pe.name} (#{pe}) cannot run kernel {kernel!r}")
+            if graph.tasks[task].kernel not in ps.pe.exec_times_us:
+                raise InvalidAssignment(
+                    f"{_task_name(job, task)}: PE {ps.pe.name} (#{pe}) cannot run kernel {graph.tasks[task].kernel!r}"
+                )
             if ps.down:
-                raise InvalidAssignment(f"{name}: PE {ps.pe.name} (#{pe}) is down")
+                raise InvalidAssignment(f"{_task_name(job, task)}: PE {ps.pe.name} (#{pe}) is down")
             if late:
                 if ps.queue or ps.busy_slots >= ps.pe.capacity:
-                    raise InvalidAssignment(f"{name}: late binding allows only idle PEs, PE {ps.pe.name} (#{pe}) is not idle")
+                    raise InvalidAssignment(
+                        f"{_task_name(job, task)}: late binding allows only idle PEs, PE {ps.pe.name} (#{pe}) is not idle"
+                    )
                 used = per_pe.get(pe, 0) + 1
                 if used > ps.pe.capacity - ps.busy_slots:
                     raise InvalidAssignment(
-                        f"{name}: late binding allows one task per free slot, PE {ps.pe.name} (#{pe}) has "
-                        f"{ps.pe.capacity - ps.busy_slots}"
+                        f"{_task_name(job, task)}: late binding allows one task per free slot, PE {ps.pe.name} (#{pe}) "
+                        f"has {ps.pe.capacity - ps.busy_slots}"
                     )
                 per_pe[pe] = used
-            checked.append((ref if type(ref) is TaskRef else TaskRef(job_id, task), job, ps, float(prio)))
+            checked.append((ref if type(ref) is TaskRef else TaskRef(job_id, task), job, ps, prio))
 
         touched: list[_PE] = []
         for ref, job, ps, prio in checked:
@@ -423,12 +419,12 @@ class Simulation:
             if not queue or ps.qkeys[-1] <= key2:
                 queue.append(ref)
                 ps.qkeys.append(key2)
-                ps.qinputs.append(inputs)
+                ps.queue_inputs_us.append(inputs)
             else:
                 i = bisect.bisect_right(ps.qkeys, key2)
                 queue.insert(i, ref)
                 ps.qkeys.insert(i, key2)
-                ps.qinputs.insert(i, inputs)
+                ps.queue_inputs_us.insert(i, inputs)
             ps.queued_work_us += ps.pe.exec_times_us[job.graph.tasks[task].kernel] + ps.pe.launch_overhead_us
             touched.append(ps)
         ready = self._ready
@@ -436,8 +432,11 @@ class Simulation:
             ready.remove(checked[0][0])
         else:
             ready[:] = [r for r in ready if jobs[r.job_id].status[r.task] == _READY]
-        for ps in touched:
-            self._dispatch(ps)
+        if single:
+            self._dispatch(touched[0])
+        else:
+            for ps in dict.fromkeys(touched):
+                self._dispatch(ps)
         self._open = False
         self._want = True
         self._trigger = self._view.trigger
@@ -498,6 +497,7 @@ class Simulation:
         graph: TaskGraph = ev._value
         job_id = self.jobs_arrived
         self.jobs_arrived += 1
+        factors = self._noise.factors(len(graph.tasks)) if self._noise is not None else None
         if self._cap is not None and (len(self._jobs) >= self._cap or self._admission):
             if self._drop:
                 self.jobs_dropped += 1
@@ -507,12 +507,12 @@ class Simulation:
                     for hook in self._on_job:
                         hook(rec)
             else:
-                self._admission.append((job_id, graph, now))
+                self._admission.append((job_id, graph, now, factors))
         else:
-            self._admit(job_id, graph, now)
+            self._admit(job_id, graph, now, factors)
         self._schedule_next_arrival()
 
-    def _admit(self, job_id: int, graph: TaskGraph, arrival: float) -> None:
+    def _admit(self, job_id: int, graph: TaskGraph, arrival: float, factors: list[float] | None) -> None:
         now = self.env.now
         n = len(graph.tasks)
         entry, npreds = self._graph_info[id(graph)]
@@ -530,6 +530,8 @@ class Simulation:
             remaining_preds=npreds.copy(),
         )
         self._jobs[job_id] = job
+        if factors is not None:
+            self._factors[job_id] = factors
         ready = self._ready
         for t in entry:
             job.status[t] = _READY
@@ -542,6 +544,8 @@ class Simulation:
     def _finish_job(self, job: JobState) -> None:
         now = self.env.now
         del self._jobs[job.job_id]
+        if self._noise is not None:
+            del self._factors[job.job_id]
         self.jobs_completed += 1
         if self._on_job:
             rec = JobRecord(job.job_id, job.graph.name, job.arrival_us, job.admitted_us, now, job.deadline_us, len(job.graph.tasks))
@@ -549,8 +553,8 @@ class Simulation:
                 hook(rec)
         adm = self._admission
         while adm and (self._cap is None or len(self._jobs) < self._cap):
-            job_id, graph, arrival = adm.popleft()
-            self._admit(job_id, graph, arrival)
+            job_id, graph, arrival, factors = adm.popleft()
+            self._admit(job_id, graph, arrival, factors)
         self._check_over()
 
     def _check_over(self) -> None:
@@ -610,14 +614,14 @@ class Simulation:
             if self._in_order:
                 i = 0
             else:
-                qinputs = ps.qinputs
+                queue_inputs_us = ps.queue_inputs_us
                 i = -1
-                for j, t in enumerate(qinputs):
+                for j, t in enumerate(queue_inputs_us):
                     if t <= limit:
                         i = j
                         break
                 if i < 0:
-                    first = min(qinputs)
+                    first = min(queue_inputs_us)
                     if first < ps.wake_at:
                         ps.wake_at = first
                         ev = Timeout(self.env, first - now, ps)
@@ -625,7 +629,7 @@ class Simulation:
                     break
             ref = queue.pop(i)
             del ps.qkeys[i]
-            inputs = ps.qinputs.pop(i)
+            inputs = ps.queue_inputs_us.pop(i)
             if queue:
                 ps.queued_work_us -= ps.pe.exec_times_us[self._jobs[ref.job_id].graph.tasks[ref.task].kernel] + ps.pe.launch_overhead_us
             else:
@@ -702,7 +706,7 @@ class Simulation:
         ps.slot_start[slot] = now
         job.status[task] = _RUNNING
         job.start_us[task] = now
-        duration = nominal * self._noise.factor() if self._noise is not None else nominal
+        duration = nominal * self._factors[job.job_id][task] if self._noise is not None else nominal
         ev = Timeout(self.env, overhead + duration, (ps, slot, token))
         ev.callbacks.append(self._on_task_done)
 
@@ -800,7 +804,7 @@ class Simulation:
         ps.expected_finish_us.clear()
         ps.queue.clear()
         ps.qkeys.clear()
-        ps.qinputs.clear()
+        ps.queue_inputs_us.clear()
         ps.queued_work_us = 0.0
         ps.loaded_kernel[:] = [None] * ps.pe.capacity
         self._ready.extend(returned)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from soc_emu.model.platform import Platform, ProcessingElement
@@ -104,12 +104,17 @@ class PEState:
     """Run-time state of one PE (engine-owned, read-only to schedulers)."""
 
     pe: ProcessingElement
-    busy_slots: int  #: slots executing a task now
+    busy_slots: int  #: slots executing a task now (in_order dispatch: or held for a task awaiting its inputs)
     down: bool  #: failed and not yet repaired
-    running: list[TaskRef]  #: tasks executing now
+    running: list[TaskRef]  #: tasks holding a slot: executing, or (in_order, status QUEUED) awaiting inputs
     queue: list[TaskRef]  #: assigned, not started, in dispatch order
     expected_finish_us: list[float]  #: nominal expected finish of each running task (parallel to ``running``)
     loaded_kernel: list[str | None]  #: per slot, the kernel configured (FPGA regions); None when empty
+    #: When each queued task's inputs are on this PE (parallel to ``queue``; shared-bus delays included).
+    queue_inputs_us: list[float] = field(default_factory=list)
+    #: Sum of the nominal slot times (launch overhead + execution) of the queued tasks, so schedulers can
+    #: estimate a long queue's backlog in O(1) (see :mod:`soc_emu.schedulers.estimates`).
+    queued_work_us: float = 0.0
 
     @property
     def free_slots(self) -> int:

@@ -27,6 +27,7 @@ from importlib.resources.abc import Traversable
 import numpy as np
 
 from soc_emu.errors import SocEmuError
+from soc_emu.model.compatibility import check_compatible
 from soc_emu.formats.ds3 import detect_ds3, read_ds3_job, read_ds3_soc
 from soc_emu.formats.toml_files import (
     parse_toml,
@@ -227,18 +228,6 @@ def load_workload(spec: str) -> Workload:
 # ----------------------------------------------------------------------------------------------
 # scenario
 # ----------------------------------------------------------------------------------------------
-def check_compatible(platform: Platform, workload: Workload) -> None:
-    """Raise :class:`SocEmuError` when some task's kernel runs on no PE of ``platform``."""
-    for graph in workload.mix.graphs:
-        for task in graph.tasks:
-            if not platform.pes_supporting(task.kernel):
-                raise SocEmuError(
-                    f"application {graph.name!r}, task {task.name!r}: kernel {task.kernel!r} runs on no PE of "
-                    f"platform {platform.name!r}",
-                    source=graph.source or graph.name,
-                )
-
-
 def load_scenario(
     platform_spec: str = DEFAULT_PLATFORM, workload_spec: str = DEFAULT_WORKLOAD
 ) -> tuple[Platform, Workload]:

@@ -40,7 +40,7 @@ class PerfettoTraceWriter:
         self.path = Path(path)
         self._file: TextIO | None = None
         self._first = True
-        self._names: dict[tuple[str, str, bool], str] = {}
+        self._names: dict[tuple[str, str, str, bool], tuple[str, str]] = {}
         self._down_since: list[float] = []
         self._capacity: list[int] = []
         self._bus_pid = 0
@@ -67,20 +67,20 @@ class PerfettoTraceWriter:
 
     def on_task(self, r: TaskRecord) -> None:
         """One complete event on the task's PE slot."""
-        key = (r.app, r.task_name, r.completed)
-        prefix = self._names.get(key)
-        if prefix is None:
+        key = (r.app, r.task_name, r.kernel, r.completed)
+        parts = self._names.get(key)
+        if parts is None:
             name = r.task_name if r.completed else f"{r.task_name} (killed)"
             cat = r.app if r.completed else "killed"
-            prefix = self._names[key] = f'{{"name": {json.dumps(name)}, "cat": {json.dumps(cat)}, "ph": "X", '
-        args = (
-            f'"args": {{"job": {r.job_id}, "app": {json.dumps(r.app)}, "task": {r.task}, '
-            f'"kernel": {json.dumps(r.kernel)}, "ready_us": {_num(r.ready_us)}, '
-            f'"overhead_us": {_num(r.overhead_us)}}}}}'
-        )
+            parts = self._names[key] = (
+                f'{{"name": {json.dumps(name)}, "cat": {json.dumps(cat)}, "ph": "X", "ts": ',
+                f'"args": {{"app": {json.dumps(r.app)}, "kernel": {json.dumps(r.kernel)}, "job": ',
+            )
+        head, args = parts
         self._emit(
-            f'{prefix}"ts": {_num(r.start_us)}, "dur": {_num(r.finish_us - r.start_us)}, '
-            f'"pid": {r.pe + 1}, "tid": {r.slot}, {args}'
+            f'{head}{_num(r.start_us)}, "dur": {_num(r.finish_us - r.start_us)}, "pid": {r.pe + 1}, '
+            f'"tid": {r.slot}, {args}{r.job_id}, "task": {r.task}, "ready_us": {_num(r.ready_us)}, '
+            f'"overhead_us": {_num(r.overhead_us)}}}}}'
         )
 
     def on_pe_event(self, r: PEEventRecord) -> None:

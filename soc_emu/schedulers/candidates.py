@@ -35,6 +35,10 @@ class Targets:
             return [i for i in supporting if not pes[i].down]
         return [i for i in supporting if free.get(i, 0) > 0]
 
+    def has_room(self, pe: int) -> bool:
+        """Whether ``pe`` may still take a task in this decision (assumes it was legal to begin with)."""
+        return self._free is None or self._free.get(pe, 0) > 0
+
     def exhausted(self) -> bool:
         """Whether no further assignment is possible in this decision (late binding: no free slot left)."""
         return self._free is not None and not any(self._free.values())

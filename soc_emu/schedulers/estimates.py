@@ -6,9 +6,9 @@ alone, using *nominal* times (schedulers never see the noisy actual ones):
 * a slot running a task frees at the task's expected finish (``PEState.expected_finish_us``), an idle
   slot frees now, every slot of a down PE never;
 * the PE's queued tasks then take the earliest-free slot in queue order, each starting no earlier than its
-  inputs can be there (:meth:`SystemView.data_ready_time`) and lasting its :func:`task_cost`; for a long
-  queue (more than :data:`EXACT_QUEUE_LIMIT` tasks) on an engine PE state that keeps ``queued_work_us``, the
-  queued work is instead poured evenly onto the earliest-free slots (O(capacity), not O(queue); input
+  inputs are there (``PEState.queue_inputs_us``, else
+  :meth:`SystemView.data_ready_time`) and lasting its :func:`task_cost`; for a long
+  queue (more than :data:`EXACT_QUEUE_LIMIT` tasks) the ``PEState.queued_work_us`` is instead poured evenly onto the earliest-free slots (O(capacity), not O(queue); input
   waits and reconfigurations of queued tasks are then ignored);
 * a new task starts at ``max(earliest slot free, its data-ready time)``.
 
@@ -28,7 +28,7 @@ from soc_emu.model.platform import ProcessingElement
 #: Queues up to this length are simulated task by task; longer ones use the engine's queued-work total.
 EXACT_QUEUE_LIMIT = 8
 
-__all__ = ["EXACT_QUEUE_LIMIT", "Availability", "earliest_finish", "pe_available_time", "slot_free_times", "task_cost"]
+__all__ = ["EXACT_QUEUE_LIMIT", "Availability", "data_ready_times", "earliest_finish", "pe_available_time", "slot_free_times", "task_cost"]
 
 
 def task_cost(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> float:
@@ -51,18 +51,21 @@ def slot_free_times(view: SystemView, pe: int) -> list[float]:
     if state.down:
         return [math.inf] * capacity
     now = view.now
+    if not state.running and not state.queue:
+        return [now] * capacity
     times = [t if t > now else now for t in state.expected_finish_us]
     times.extend([now] * (capacity - len(times)))
     heapq.heapify(times)
-    queued_work = getattr(state, "queued_work_us", None)
-    if len(state.queue) > EXACT_QUEUE_LIMIT and queued_work is not None:
-        return _pour(times, queued_work)
+    if len(state.queue) > EXACT_QUEUE_LIMIT:
+        return _pour(times, state.queued_work_us)
     if state.queue:
         jobs = view.jobs
-        for ref in state.queue:
+        inputs = state.queue_inputs_us  # the engine's own record of when inputs arrive
+        known = len(inputs)
+        for k, ref in enumerate(state.queue):
             kernel = jobs[ref.job_id].graph.tasks[ref.task].kernel
             free = times[0]
-            ready = view.data_ready_time(ref, pe)
+            ready = inputs[k] if k < known else view.data_ready_time(ref, pe)
             heapq.heapreplace(times, (ready if ready > free else free) + task_cost(state.pe, kernel, state.loaded_kernel))
     return times
 
@@ -83,6 +86,30 @@ def _pour(times: list[float], work: float) -> list[float]:
             level = nxt
             filled += 1
     return [level if i < filled else t for i, t in enumerate(times)]  # sorted, hence a valid heap
+
+
+def data_ready_times(view: SystemView, ref: TaskRef, pes: list[int] | tuple[int, ...]) -> list[float]:
+    """:meth:`SystemView.data_ready_time` of ``ref`` for each PE in ``pes`` (reads the job once)."""
+    job = view.jobs[ref.job_id]
+    preds = job.graph.preds[ref.task]
+    if not preds:
+        return [job.admitted_us] * len(pes)
+    finish = job.finish_us
+    where = job.pe
+    sources = [(finish[src], where[src], volume) for src, volume in preds]
+    if any(f != f for f, _, _ in sources):  # nan: a predecessor has not finished
+        return [math.inf] * len(pes)
+    transfer = view.platform.transfer_time
+    now = view.now
+    out = []
+    for pe in pes:
+        t = now
+        for f, src_pe, volume in sources:
+            arrive = f + transfer(src_pe, pe, volume)
+            if arrive > t:
+                t = arrive
+        out.append(t)
+    return out
 
 
 def pe_available_time(view: SystemView, pe: int) -> float:
@@ -108,7 +135,7 @@ class Availability:
         self._slots: dict[int, list[float]] = {}
 
     def slots(self, pe: int) -> list[float]:
-        """The slot-free heap of PE ``pe`` (smallest first); callers must not modify it."""
+        """The slot-free heap of PE ``pe`` (smallest first); change it only through :meth:`commit`."""
         heap = self._slots.get(pe)
         if heap is None:
             heap = self._slots[pe] = slot_free_times(self.view, pe)
@@ -135,3 +162,8 @@ class Availability:
     def commit(self, pe: int, finish: float) -> None:
         """Record a tentative assignment: PE ``pe``'s earliest-free slot is now busy until ``finish``."""
         heapq.heapreplace(self.slots(pe), finish)
+
+    @staticmethod
+    def commit_to(heap: list[float], finish: float) -> None:
+        """:meth:`commit` on a heap obtained from :meth:`slots` (saves a lookup in hot loops)."""
+        heapq.heapreplace(heap, finish)

@@ -18,75 +18,82 @@ from soc_emu.engine.view import Assignment, SystemView, TaskRef
 from soc_emu.model.platform import Platform
 from soc_emu.schedulers.base import Scheduler
 from soc_emu.schedulers.candidates import Targets, supporting_table
-from soc_emu.schedulers.estimates import Availability
+from soc_emu.schedulers.estimates import Availability, data_ready_times, task_cost
 from soc_emu.schedulers.registry import register
 
 
+def _options(view: SystemView, targets: Targets, ref: TaskRef) -> list[tuple[int, float, float]]:
+    """``(pe, data ready, nominal cost)`` for each legal PE of ``ref``."""
+    kernel = view.kernel(ref)
+    pes = targets.for_kernel(kernel)
+    ready = data_ready_times(view, ref, pes)
+    states = view.pes
+    return [(pe, r, task_cost(states[pe].pe, kernel, states[pe].loaded_kernel)) for pe, r in zip(pes, ready)]
+
+
+class _ListScheduler(Scheduler):
+    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
+        super().reset(platform, rng)
+        self._supporting = supporting_table(platform)
+
+
 @register
-class EarliestTimeFirstScheduler(Scheduler):
+class EarliestTimeFirstScheduler(_ListScheduler):
     """Global earliest-finish (task, PE) pair first, repeated until every ready task is placed."""
 
     name = "etf"
     description = "earliest finishing (ready task, PE) pair first, transfer- and load-aware"
 
-    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
-        super().reset(platform, rng)
-        self._supporting = supporting_table(platform)
-
     def decide(self, view: SystemView) -> list[Assignment]:
         targets = Targets(view, self._supporting)
-        avail = Availability(view)
-        pending: list[tuple[TaskRef, str, dict[int, float]]] = []
-        for ref in view.ready:
-            kernel = view.kernel(ref)
-            pending.append((ref, kernel, {}))
+        slots = Availability(view).slots
+        pending = [(ref, _options(view, targets, ref)) for ref in view.ready]
         out: list[Assignment] = []
         while pending and not targets.exhausted():
-            best: tuple[float, int, int] | None = None
-            for i, (ref, kernel, data_ready) in enumerate(pending):
-                for pe in targets.for_kernel(kernel):
-                    ready = data_ready.get(pe)
-                    if ready is None:
-                        ready = data_ready[pe] = view.data_ready_time(ref, pe)
-                    finish = avail.earliest_finish(ref, pe, ready)[1]
-                    if best is None or finish < best[0]:
-                        best = (finish, i, pe)
+            best_finish = 0.0
+            best: tuple[int, int] | None = None
+            for i, (_, options) in enumerate(pending):
+                for pe, ready, cost in options:
+                    free = slots(pe)[0]
+                    finish = (ready if ready > free else free) + cost
+                    if (best is None or finish < best_finish) and targets.has_room(pe):
+                        best_finish = finish
+                        best = (i, pe)
             if best is None:
                 break
-            finish, i, pe = best
+            i, pe = best
             ref = pending.pop(i)[0]
-            avail.commit(pe, finish)
+            Availability.commit_to(slots(pe), best_finish)
             targets.take(pe)
             out.append(Assignment(ref, pe))
         return out
 
 
 @register
-class EarliestFinishTimeScheduler(Scheduler):
+class EarliestFinishTimeScheduler(_ListScheduler):
     """Ready tasks in ready order, each to its earliest-finish PE."""
 
     name = "eft"
     description = "each ready task, in ready order, to its earliest-finish PE"
 
-    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
-        super().reset(platform, rng)
-        self._supporting = supporting_table(platform)
-
     def decide(self, view: SystemView) -> list[Assignment]:
         targets = Targets(view, self._supporting)
-        avail = Availability(view)
+        slots = Availability(view).slots
         out: list[Assignment] = []
         for ref in view.ready:
             if targets.exhausted():
                 break
-            best: tuple[float, int] | None = None
-            for pe in targets.for_kernel(view.kernel(ref)):
-                finish = avail.earliest_finish(ref, pe)[1]
-                if best is None or finish < best[0]:
-                    best = (finish, pe)
-            if best is None:
+            best_finish = 0.0
+            best = -1
+            for pe, ready, cost in _options(view, targets, ref):
+                free = slots(pe)[0]
+                finish = (ready if ready > free else free) + cost
+                if best < 0 or finish < best_finish:
+                    best_finish = finish
+                    best = pe
+            if best < 0:
                 continue
-            avail.commit(best[1], best[0])
-            targets.take(best[1])
-            out.append(Assignment(ref, best[1]))
+            Availability.commit_to(slots(best), best_finish)
+            targets.take(best)
+            out.append(Assignment(ref, best))
         return out

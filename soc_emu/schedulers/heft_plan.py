@@ -6,8 +6,9 @@ streaming scheduler in :mod:`soc_emu.schedulers.heft` calls it on every arrival;
 on a single graph (static HEFT).
 
 Cost model (:class:`CostModel`)
-    * Duration of a task on a PE: the PE's nominal execution time of the kernel plus its launch overhead
-      (FPGA reconfiguration is not modelled in the plan).
+    * Duration of a task on a PE: the PE's nominal execution time of the kernel plus its launch overhead,
+      plus, on a PE with a reconfiguration time (FPGA regions), that time whenever the slot held another
+      kernel before the task. Ranks ignore reconfigurations (they depend on the placement).
     * Mean execution time ``w_bar`` (for ranks): the mean duration over the PEs that can run the kernel
       (each PE counts once, whatever its capacity; PEs that cannot run it are left out).
     * Mean communication cost ``c_bar`` (for ranks): ``0`` for an edge carrying no data, else
@@ -32,7 +33,10 @@ Placement (insertion-based EFT)
     (and not before the job's release or the planning floor ``now``). On each slot of the PE, the task
     takes the earliest idle gap that starts at or after the data-ready time and is long enough; a PE with
     capacity ``k`` has ``k`` independent slot timelines. The candidate with the earliest finish wins;
-    ties go to the shorter duration, then the lower PE index, then the lower slot index.
+    ties go to the shorter duration, then the lower PE index, then the lower slot index. On a PE with a
+    reconfiguration time a task is only appended after the slot's last interval (inserting it earlier
+    would change whether the following task needs a reconfiguration), and a slot that already holds the
+    kernel saves the reconfiguration.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class GraphPlanInfo:
         Per task: ``(duration_us, pe)`` of every PE that can run it, sorted (fastest first, then PE index).
     preds:
         Per task: ``(predecessor, volume)`` pairs (the graph's own tuple).
+    kernels:
+        Per task: its kernel.
     """
 
     ranks: tuple[float, ...]
@@ -86,6 +92,7 @@ class GraphPlanInfo:
     order_keys: tuple[tuple[float, int], ...]
     candidates: tuple[tuple[tuple[float, int], ...], ...]
     preds: tuple[tuple[tuple[int, float], ...], ...]
+    kernels: tuple[str, ...]
 
 
 class CostModel:
@@ -108,10 +115,13 @@ class CostModel:
         else:
             self.mean_latency_us = 0.0
             self.mean_bandwidth = math.inf
+        #: Per PE: time to load a different kernel into a slot (FPGA regions); 0 for most PEs.
+        self.reconfig: list[float] = [pe.reconfig_time_us for pe in platform.pes]
         self._graphs: dict[int, tuple[TaskGraph, GraphPlanInfo]] = {}
 
     def duration(self, kernel: str, pe: int) -> float:
-        """Nominal time ``kernel`` occupies a slot of PE ``pe`` (execution + launch overhead)."""
+        """Nominal time ``kernel`` occupies a slot of PE ``pe`` (execution + launch overhead; a
+        reconfiguration, when needed, comes on top)."""
         proc = self.platform.pes[pe]
         return proc.exec_times_us[kernel] + proc.launch_overhead_us
 
@@ -157,7 +167,12 @@ class CostModel:
         keys = tuple((-round(ranks[t], RANK_DECIMALS), topo_pos[t]) for t in range(len(graph.tasks)))
         order = tuple(sorted(range(len(graph.tasks)), key=keys.__getitem__))
         return GraphPlanInfo(
-            ranks=tuple(ranks), order=order, order_keys=keys, candidates=tuple(candidates), preds=graph.preds
+            ranks=tuple(ranks),
+            order=order,
+            order_keys=keys,
+            candidates=tuple(candidates),
+            preds=graph.preds,
+            kernels=tuple(task.kernel for task in graph.tasks),
         )
 
 
@@ -180,10 +195,17 @@ class SlotTimelines:
 
     ``starts[pe][slot]`` and ``ends[pe][slot]`` are parallel sorted lists. Both stay sorted because
     intervals never overlap, which lets a gap search skip finished intervals with one bisection.
+    ``kernel[pe][slot]`` is the kernel a slot holds after its last interval (None: unknown or empty); it
+    matters only on PEs with a reconfiguration time.
     """
 
     starts: list[list[list[float]]]
     ends: list[list[list[float]]]
+    kernel: list[list[str | None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.kernel:
+            self.kernel = [[None] * len(slots) for slots in self.starts]
 
     @classmethod
     def empty(cls, capacities: Iterable[int]) -> SlotTimelines:
@@ -200,7 +222,7 @@ class SlotTimelines:
         """Mark ``[start, end)`` busy on a slot; it must not overlap an existing interval."""
         starts, ends = self.starts[pe][slot], self.ends[pe][slot]
         k = bisect_right(ends, start)
-        if k < len(starts) and starts[k] < end:
+        if k < len(starts) and (starts[k] < end or starts[k] <= start):
             raise ValueError(f"interval [{start}, {end}) overlaps [{starts[k]}, {ends[k]}) on PE {pe} slot {slot}")
         starts.insert(k, start)
         ends.insert(k, end)
@@ -211,11 +233,15 @@ class SlotTimelines:
 
 
 def _earliest_gap(starts: list[float], ends: list[float], ready: float, duration: float) -> tuple[float, int]:
-    """Earliest start >= ``ready`` where ``duration`` fits, and the index the interval would take."""
+    """Earliest start >= ``ready`` where ``duration`` fits, and the index the interval would take.
+
+    An interval ``[s, e)`` blocks a start ``t`` when ``s < t + duration and t < e``, and also when
+    ``s <= t < e`` for a zero-duration task (it still needs the slot free at ``t``).
+    """
     k = bisect_right(ends, ready)
     t = ready
     n = len(starts)
-    while k < n and starts[k] < t + duration:
+    while k < n and (starts[k] < t + duration or starts[k] <= t):
         if ends[k] > t:
             t = ends[k]
         k += 1
@@ -269,6 +295,7 @@ def plan(
     pinned_first: Sequence[tuple[int, int]] = (),
     excluded_pes: Iterable[int] = (),
     job_order: str = "rank",
+    pinned_hold_slot: bool = True,
 ) -> Plan:
     """Plan every pinned and free task of ``jobs`` with insertion-based HEFT.
 
@@ -289,6 +316,11 @@ def plan(
         listed here are planned in rank order like free ones, on their PE.
     excluded_pes:
         PEs that must not receive free tasks (failed ones). Pinned tasks stay on their PE regardless.
+    pinned_hold_slot:
+        A pinned task occupies its slot from the moment the slot frees (the end of the interval before it,
+        or the floor), not only from its planned start: an ``"in_order"`` engine queue gives the slot to
+        its head as soon as it frees and the task waits there for its inputs. No other task is planned
+        into that wait.
     job_order:
         How tasks of different jobs are interleaved. ``"rank"`` (HEFT on the union of the graphs, as if
         they hung off one zero-cost entry): all tasks in decreasing rank, ties to the earlier job.
@@ -306,8 +338,8 @@ def plan(
     usable = [True] * len(platform.pes)
     for pe in excluded_pes:
         usable[pe] = False
-    latency, bandwidth = costs.latency, costs.bandwidth
-    all_starts, all_ends = timelines.starts, timelines.ends
+    latency, bandwidth, reconfig = costs.latency, costs.bandwidth, costs.reconfig
+    all_starts, all_ends, all_kernels = timelines.starts, timelines.ends, timelines.kernel
     infos = [costs.info(job.graph) for job in jobs]
     out: list[list[Placement | None]] = [[None] * len(job.graph.tasks) for job in jobs]
     nan = math.nan
@@ -337,6 +369,7 @@ def plan(
     for j, t in work:
         job = jobs[j]
         info = infos[j]
+        task_kernel = info.kernels
         fin = job.finish_us
         pes_of = job.pe
         placed = out[j]
@@ -364,7 +397,8 @@ def plan(
             continue  # a predecessor could not be placed (no usable PE): neither can this task
         pinned_pe = pes_of[t] if pes_of is not None else -1
         best_finish = math.inf
-        best: Placement | None = None
+        best_pe = best_slot = best_k = -1
+        best_start = 0.0
         for duration, pe in info.candidates[t]:
             if pinned_pe >= 0:
                 if pe != pinned_pe:
@@ -379,27 +413,47 @@ def plan(
                     f += latency[src_pe][pe] + volume / bandwidth[src_pe][pe]
                 if f > ready:
                     ready = f
-            for slot, (starts, ends) in enumerate(zip(all_starts[pe], all_ends[pe])):
+            if ready + duration >= best_finish:
+                continue
+            slot = 0
+            if reconfig[pe] > 0:
+                # Reconfigurable PE: append only (an insertion would change the next task's reconfiguration).
+                kernel = task_kernel[t]
+                for starts, ends, held in zip(all_starts[pe], all_ends[pe], all_kernels[pe]):
+                    start = ends[-1] if ends and ends[-1] > ready else ready
+                    finish = start + duration + (0.0 if held == kernel else reconfig[pe])
+                    if finish < best_finish:
+                        best_finish = finish
+                        best_pe, best_slot, best_start, best_k = pe, slot, start, len(starts)
+                    slot += 1
+                continue
+            for starts, ends in zip(all_starts[pe], all_ends[pe]):
                 # Inline of _earliest_gap (hot loop).
                 k = bisect_right(ends, ready)
                 start = ready
                 n = len(starts)
-                while k < n and starts[k] < start + duration:
+                while k < n and (starts[k] < start + duration or starts[k] <= start):
                     if ends[k] > start:
                         start = ends[k]
                     k += 1
-                finish = start + duration
-                if finish < best_finish:
-                    best_finish = finish
-                    best = Placement(pe, slot, start, finish)
-                    best_k = k
-        if best is None:
+                if start + duration < best_finish:
+                    best_finish = start + duration
+                    best_pe, best_slot, best_start, best_k = pe, slot, start, k
+                    if start == ready:
+                        break  # no later slot of this PE can do better
+                slot += 1
+        if best_pe < 0:
             continue
-        starts = all_starts[best.pe][best.slot]
-        ends = all_ends[best.pe][best.slot]
-        starts.insert(best_k, best.start_us)
-        ends.insert(best_k, best.finish_us)
-        placed[t] = best
+        slot_starts, slot_ends = all_starts[best_pe][best_slot], all_ends[best_pe][best_slot]
+        busy_from = best_start
+        if pinned_pe >= 0 and pinned_hold_slot:
+            # An in-order queue hands the slot to its head as soon as it frees; the head then waits there.
+            busy_from = slot_ends[best_k - 1] if best_k > 0 else floor
+        slot_starts.insert(best_k, busy_from)
+        slot_ends.insert(best_k, best_finish)
+        if reconfig[best_pe] > 0:
+            all_kernels[best_pe][best_slot] = task_kernel[t]
+        placed[t] = Placement(best_pe, best_slot, best_start, best_finish)
         sequence.append((job.key, t))
     return Plan({job.key: placed for job, placed in zip(jobs, out)}, sequence)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from soc_emu.cli import available_subcommands, main
+from soc_emu.cli import available_subcommands, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 JSON_KEYS = {"jobs_completed", "tasks_completed", "mean_latency_us", "p95_latency_us", "makespan_us",
@@ -79,7 +79,11 @@ def test_list_names_builtins_and_schedulers(capsys) -> None:
 
 
 def test_subcommand_modules_are_registered_when_present() -> None:
-    assert {"run", "list"} <= set(available_subcommands())
+    assert {"run", "list", "sweep"} <= set(available_subcommands())
+    _, every = build_parser()
+    assert set(every) == set(available_subcommands())
+    _, just_run = build_parser(only="run")  # running one command imports no other command's module
+    assert set(just_run) == {"run"}
 
 
 @pytest.mark.parametrize(
@@ -104,6 +108,8 @@ def test_subcommand_modules_are_registered_when_present() -> None:
         (["run", "--platform", "atlantis"], "atlantis"),
         (["run", "--workload", "no_such_mix"], "no_such_mix"),
         (["run", "--scheduler", "oracle"], "--scheduler"),
+        (["run", "--scheduler", "met", "--scheduler-option", "nonsense=1"], "--scheduler"),
+        (["run", "--scheduler-option", "no_equals_sign"], "--scheduler-option"),
         (["run", "--bogus"], "--bogus"),
         (["frobnicate"], "frobnicate"),
         (["list", "pets"], "pets"),

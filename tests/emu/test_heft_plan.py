@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from soc_emu.errors import SocEmuError
@@ -185,6 +186,28 @@ class TestInsertion:
         assert placed[0] == Placement(2, 0, 0.0, 10.0)
         assert placed[1] == Placement(1, 0, 10.0, 20.0)
 
+    def test_reconfiguration_is_charged_when_a_slot_changes_kernel(self) -> None:
+        pes = (
+            ProcessingElement(0, "fpga", "fpga", "c", 2, {"x": 10.0, "y": 10.0}, reconfig_time_us=100.0),
+            ProcessingElement(1, "cpu", "cpu", "c", 1, {"x": 200.0, "y": 200.0}),
+        )
+        costs = CostModel(Platform("p", pes, Interconnect(default=Link(bandwidth=1.0))))
+        graph = TaskGraph("g", (Task(0, "a", "x"), Task(1, "b", "y"), Task(2, "c", "x")), ())
+        timelines = SlotTimelines.for_platform(costs.platform)
+        placed = plan([JobToPlan("j", graph)], costs, timelines)["j"]
+        assert placed[0] == Placement(0, 0, 0.0, 110.0)  # empty region: load x
+        assert placed[1] == Placement(0, 1, 0.0, 110.0)  # the other region loads y
+        assert placed[2] == Placement(0, 0, 110.0, 120.0)  # region 0 holds x already: no reload
+        assert timelines.kernel[0] == ["x", "y"]
+
+    def test_a_region_holding_the_kernel_is_preferred(self) -> None:
+        pe = ProcessingElement(0, "fpga", "fpga", "c", 2, {"x": 10.0}, reconfig_time_us=100.0)
+        costs = CostModel(Platform("p", (pe,), Interconnect(default=Link(bandwidth=1.0))))
+        timelines = SlotTimelines.for_platform(costs.platform)
+        timelines.kernel[0] = ["y", "x"]
+        placed = plan([JobToPlan("j", chain_free(1, kernel="x"))], costs, timelines)["j"]
+        assert placed[0] == Placement(0, 1, 0.0, 10.0)
+
     def test_occupy_rejects_overlap(self) -> None:
         timelines = SlotTimelines.empty([1])
         timelines.occupy(0, 0, 0.0, 10.0)
@@ -272,3 +295,91 @@ def test_builtin_topcuoglu_platform_and_workload_give_80() -> None:
     by_name = {task.name: task.index for task in graph.tasks}
     assert info.ranks[by_name["task_1"]] == pytest.approx(108.0)
     assert heft_schedule(graph, costs).makespan_us == 80.0
+
+
+def random_case(seed: int) -> tuple[Platform, list[TaskGraph]]:
+    """A random heterogeneous platform (some kernels unsupported, multi-slot PEs, links with latency) and
+    a few random DAGs with zero-length tasks and zero-volume edges."""
+    rng = np.random.default_rng(seed)
+    kernels = [f"k{i}" for i in range(5)]
+    n_pes = int(rng.integers(2, 5))
+    pes = []
+    for i in range(n_pes):
+        times = {k: float(rng.choice([0.0, rng.uniform(1, 30)], p=[0.1, 0.9])) for k in kernels if rng.random() < 0.8}
+        pes.append(ProcessingElement(i, f"P{i}", "cpu", f"c{i % 2}", int(rng.integers(1, 3)), times))
+    pes[0] = ProcessingElement(0, "P0", "cpu", "c0", pes[0].capacity, {k: float(rng.uniform(1, 30)) for k in kernels})
+    inter = Interconnect(
+        default=Link(bandwidth=float(rng.uniform(0.5, 4)), latency_us=float(rng.uniform(0, 3))),
+        same_pe=Link(bandwidth=50.0),
+        cluster_links={("c0", "c0"): Link(bandwidth=8.0, latency_us=0.5)},
+    )
+    graphs = []
+    for g in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(3, 14))
+        tasks = tuple(Task(i, f"t{i}", kernels[int(rng.integers(0, 5))]) for i in range(n))
+        edges = tuple(
+            Edge(a, b, float(rng.choice([0.0, rng.uniform(1, 40)])))
+            for b in range(n) for a in range(b) if rng.random() < 0.3
+        )  # fmt: skip
+        graphs.append(TaskGraph(f"g{g}", tasks, edges))
+    return Platform(f"rand{seed}", tuple(pes), inter), graphs
+
+
+def reference_eft(costs: CostModel, busy, kernel: str, inputs, floor: float, pinned: int) -> Placement:  # type: ignore[no-untyped-def]
+    """Naive insertion-based EFT over every (PE, slot), for checking the planner's fast loop."""
+    platform = costs.platform
+    best = None
+    for duration, pe in sorted((costs.duration(kernel, p.index), p.index) for p in platform.pes if p.supports(kernel)):
+        if pinned >= 0 and pe != pinned:
+            continue
+        ready = max([floor] + [f + platform.transfer_time(src_pe, pe, vol) for src_pe, f, vol in inputs])
+        for slot in range(platform.pes[pe].capacity):
+            intervals = sorted(busy[(pe, slot)])
+            for t in sorted({ready} | {e for _, e in intervals if e > ready}):
+                clash = any((s < t + duration or s <= t) and t < e for s, e in intervals)
+                if not clash:
+                    break
+            if best is None or t + duration < best.finish_us:
+                best = Placement(pe, slot, t, t + duration)
+    assert best is not None
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("job_order", ["rank", "arrival"])
+def test_random_plans_are_valid_and_match_a_naive_eft(seed: int, job_order: str) -> None:
+    platform, graphs = random_case(seed)
+    costs = CostModel(platform)
+    jobs = [JobToPlan(j, g, release_us=7.0 * j) for j, g in enumerate(graphs)]
+    result = plan(jobs, costs, job_order=job_order)
+    busy: dict[tuple[int, int], list[tuple[float, float]]] = {
+        (pe.index, s): [] for pe in platform.pes for s in range(pe.capacity)
+    }
+    assert sorted(result.sequence) == sorted((j.key, t) for j in jobs for t in range(len(j.graph)))
+    for key, t in result.sequence:
+        job = jobs[key]  # type: ignore[index]
+        placed = result[key]
+        task = job.graph.tasks[t]
+        inputs = []
+        for src, vol in job.graph.preds[t]:
+            p = placed[src]
+            assert p is not None, "a predecessor is placed before its successor"
+            inputs.append((p.pe, p.finish_us, vol))
+        expected = reference_eft(costs, busy, task.kernel, inputs, job.release_us, -1)
+        got = placed[t]
+        assert got is not None
+        assert got.pe == expected.pe and got.slot == expected.slot
+        assert got.start_us == pytest.approx(expected.start_us) and got.finish_us == pytest.approx(expected.finish_us)
+        assert platform.pes[got.pe].supports(task.kernel)
+        busy[(got.pe, got.slot)].append((got.start_us, got.finish_us))
+    # The plan as a whole: precedence with transfers, releases, no overlap on a slot.
+    for job in jobs:
+        placed = result[job.key]
+        for edge in job.graph.edges:
+            a, b = placed[edge.src], placed[edge.dst]
+            assert b.start_us >= a.finish_us + platform.transfer_time(a.pe, b.pe, edge.volume) - 1e-9  # type: ignore[union-attr]
+        assert all(p.start_us >= job.release_us for p in placed)  # type: ignore[union-attr]
+    for intervals in busy.values():
+        intervals.sort()
+        for (s0, e0), (s1, e1) in zip(intervals, intervals[1:]):
+            assert s1 >= e0 - 1e-9

@@ -129,8 +129,9 @@ def _check_precedence_and_slots(rec: Recorder, platform) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
-def test_ds3_stream_with_noise_and_failures_completes_and_keeps_invariants(binding: Binding) -> None:
-    platform, workload = load_platform("ds3"), load_workload("ds3_mix")
+@pytest.mark.parametrize("platform_name", ["ds3", "hetero"])
+def test_stream_with_noise_and_failures_completes_and_keeps_invariants(binding: Binding, platform_name: str) -> None:
+    platform, workload = load_platform(platform_name), load_workload("ds3_mix")
     options = RunOptions(seed=7, num_jobs=120, noise_rsd=0.2, failures=FailureModel(mtbf_us=1500.0, repair_us=200.0))
     checker = InvariantChecker(workload)
     scheduler = HeftScheduler(binding=binding)
@@ -151,3 +152,38 @@ def test_same_seed_same_run() -> None:
         simulate(platform, workload, HeftScheduler(), options, observers=[rec])
         runs.append(rec.tasks)
     assert runs[0] == runs[1]
+
+
+class PlannedStartSpy(HeftScheduler):
+    """HEFT that remembers the planned start it gave each task (the assignment's priority)."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.planned: dict[tuple[int, int], tuple[int, float]] = {}
+
+    def decide(self, view):  # type: ignore[no-untyped-def]
+        out = super().decide(view)
+        for a in out:
+            self.planned[(a.task.job_id, a.task.task)] = (a.pe, a.priority)
+        return out
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+@pytest.mark.parametrize("platform_name, workload_name", [("ds3", "ds3_mix"), ("topcuoglu", "topcuoglu")])
+def test_without_noise_every_task_starts_when_planned(binding: Binding, platform_name: str, workload_name: str) -> None:
+    # Overlapping jobs, re-planned on every arrival: the plan in force when a task is assigned is exact.
+    rec = Recorder()
+    scheduler = PlannedStartSpy(binding=binding)
+    simulate(
+        load_platform(platform_name), load_workload(workload_name), scheduler, RunOptions(seed=2, num_jobs=150),
+        observers=[rec],
+    )
+    assert len(rec.jobs) == 150
+    late = [
+        (r.job_id, r.task_name, scheduler.planned[(r.job_id, r.task)], (r.pe, r.start_us))
+        for r in rec.tasks
+        if scheduler.planned[(r.job_id, r.task)] != (r.pe, pytest.approx(r.start_us, abs=1e-9))
+    ]
+    assert late == []
+    jobs = sorted(rec.jobs, key=lambda j: j.job_id)
+    assert sum(b.admitted_us < a.finish_us for a, b in zip(jobs, jobs[1:])) > 10  # jobs did overlap

@@ -63,14 +63,16 @@ def test_hand_computed_run_on_a_tiny_platform() -> None:
     assert result.paths == {}
 
 
-def test_outputs_agree_with_metrics(tmp_path) -> None:
+@pytest.mark.parametrize("scheduler", ["etf", "heft"])  # first-ready and in-order dispatch
+def test_outputs_agree_with_metrics(tmp_path, scheduler: str) -> None:
     """With failures and noise: the CSV's per-PE busy time reproduces the utilisation figures, the
     Perfetto trace has no overlapping events per track, and both JSON files are written."""
     failures = FailureModel(mtbf_us=3000.0, repair_us=300.0)
-    result = execute(RunConfig(platform="ds3", workload="ds3_mix", scheduler="etf",
+    result = execute(RunConfig(platform="ds3", workload="ds3_mix", scheduler=scheduler,
                                options=RunOptions(seed=3, num_jobs=60, noise_rsd=0.1, failures=failures),
                                out_dir=tmp_path / "out", gantt_max_tasks=200))
     m = result.metrics
+    assert m["pe_failures"] > 0 and m["tasks_killed"] > 0  # the scenario exercises failures
     assert set(result.paths) == {"trace_csv", "trace_json", "gantt_png", "config_json", "metrics_json"}
     assert all(p.exists() for p in result.paths.values())
     with open(result.paths["trace_csv"], newline="") as f:
@@ -89,7 +91,7 @@ def test_outputs_agree_with_metrics(tmp_path) -> None:
     config = json.loads(result.paths["config_json"].read_text())
     assert config["seed"] == 3 and config["run_options"]["noise_rsd"] == 0.1
     assert config["run_options"]["failures"] == {"mtbf_us": 3000.0, "repair_us": 300.0, "pe_types": None}
-    assert config["scheduler"]["name"] == "etf" and config["platform"]["name"] == "ds3"
+    assert config["scheduler"]["name"] == scheduler and config["platform"]["name"] == "ds3"
     assert {"soc_emu", "python", "numpy", "simpy"} <= set(config["versions"])
 
 

@@ -35,7 +35,7 @@ def test_relu_matches_golden(bits: int, width: int) -> None:
 
 
 @pytest.mark.parametrize("block,golden,bits,frac_bits", [
-    (GeLU, gelu, 8, 4), (GeLU, gelu, 16, 10), (SiLU, silu, 8, 4), (SiLU, silu, 16, 11)])
+    (GeLU, gelu, 8, 4), (GeLU, gelu, 8, 0), (GeLU, gelu, 16, 10), (SiLU, silu, 8, 4), (SiLU, silu, 16, 11)])
 def test_pwl_activation_matches_golden(block, golden, bits: int, frac_bits: int) -> None:
     rng = np.random.default_rng(frac_bits)
     x = _vectors(rng, bits, 4, 80)

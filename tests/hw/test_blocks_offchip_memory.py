@@ -7,6 +7,7 @@ import pytest
 
 from hw.blocks import OffchipMemory
 from hw.blocks.offchip_memory import pack_lines
+from hw.golden.offchip import read_port_cycles, region_words
 from hw.sim.amaranth_streams import receive, run_testbenches, send, stream_through
 
 WORD_BITS = 12
@@ -51,10 +52,8 @@ def test_read_bursts_return_memory_contents_and_count_words(words_per_cycle: int
     assert counters["data"] == expected
     assert counters["read"] == len(expected) * words_per_cycle
     assert counters["written"] == 0
-    per_region = [sum(n_in for a, n in requests for n_in in
-                      [len([k for k in range(a, a + n) if start <= k < stop])]) * words_per_cycle
-                  for start, stop in regions]
-    assert counters["regions"] == per_region
+    assert counters["regions"] == region_words(requests, regions, words_per_cycle=words_per_cycle)
+    assert sum(counters["regions"]) < counters["read"]          # lines 20..23 are in no region
 
 
 @pytest.mark.parametrize("read_latency", [1, 3, 7])
@@ -68,6 +67,8 @@ def test_first_beat_arrives_read_latency_cycles_after_request(read_latency: int)
     first = read_latency
     assert cycles["read_resp"] == [first, first + 1, first + 2, first + 3,
                                    first + 3 + read_latency + 1, first + 3 + read_latency + 2]
+    # The port was busy read_port_cycles() cycles: from edge 0 to the last beat's edge, inclusive.
+    assert cycles["read_resp"][-1] == read_port_cycles([4, 2], read_latency=read_latency) - 1
 
 
 @pytest.mark.parametrize("write_latency", [0, 4])

@@ -32,6 +32,8 @@ from soc_emu.errors import SocEmuError
     (lambda: OffchipMemory(word_bits=8, depth=2, init=[1, 2, 3]),
      "OffchipMemory: init: has 3 words but the memory holds 2"),
     (lambda: OffchipMemory(word_bits=8, depth=2, init=[1.5]), "OffchipMemory: init: must contain integers only"),
+    (lambda: OffchipMemory(word_bits=8, depth=2, init=[256]),
+     "OffchipMemory: init: word 256 does not fit 8 bits (signed or unsigned)"),
     (lambda: OffchipMemory(word_bits=8, depth=4, read_latency=0),
      "OffchipMemory: read_latency: must be at least 1, not 0"),
     (lambda: OffchipMemory(word_bits=8, depth=8, regions=[(0, 4), (3, 8)]),

@@ -38,3 +38,20 @@ def test_upsample_matches_golden(bits: int, rows: int, cols: int, width: int, st
     out = stream_through(dut, {"i": x.reshape(-1, width).tolist()}, {"o": want.size // width},
                          seed=13, stall=stall)
     assert np.array_equal(np.asarray(out["o"]).reshape(want.shape), want)
+
+
+def test_pooling_throughput_without_stalls() -> None:
+    rows, cols, width = 4, 6, 2
+    x = _map(0, 8, rows, cols, width).reshape(-1, width).tolist()
+    pooled: dict[str, list[int]] = {}
+    stream_through(MaxPool2x2(bits=8, width=width, cols=cols), {"i": x}, {"o": rows * cols // 4 // 1},
+                   cycles=pooled)
+    # Inputs flow at 1 pixel/cycle: the window ending at input pixel p leaves at edge p + 1.
+    window_ends = [r * cols + c for r in range(1, rows, 2) for c in range(1, cols, 2)]
+    assert pooled["o"] == [p + 1 for p in window_ends]
+
+    upsampled: dict[str, list[int]] = {}
+    stream_through(Upsample2x(bits=8, width=width, cols=cols), {"i": x}, {"o": 4 * len(x)}, cycles=upsampled)
+    gaps = np.diff(upsampled["o"])
+    assert upsampled["o"][0] == 1
+    assert sorted(set(gaps.tolist())) == [1, 2] and int(np.sum(gaps == 2)) == rows - 1   # 1 bubble per row

@@ -1,0 +1,191 @@
+"""Lower a mapping (task groups on cores, stream modes, spills) to core programs and an off-chip image.
+
+A *mapping* assigns consecutive tasks of the chain to *groups*; each group runs on one core with its
+own lane count, task after task. Inside a group, an intermediate stays in the core's scratchpad or is
+spilled off-chip. Between groups the producer's last task streams its output to the consumer's first
+task, in one of two ways:
+
+- ``whole``: the consumer buffers the entire input in its stream-in ring and reads it as a normal X
+  operand (the first N tile waits for each element to arrive; later tiles reuse it);
+- ``chunked``: the consumer runs one instruction per producer column tile (``K = L_producer``),
+  accumulating 32-bit partial sums, so it works while the producer is still producing (InTAR's
+  task pipeline) at the cost of a partial-sum memory ``M x N_consumer x 4`` bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hw.core.isa import Dest, Instruction, XSource
+from hw.errors import HwError
+from hw.kernels.graph import GemmTask, KernelGraph
+from hw.planner.plan import Budget, CorePlan, DesignPlan, Region, StreamPlan
+
+STREAM_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class Group:
+    tasks: tuple[str, ...]
+    lanes: int
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Groups in chain order, the stream mode of each cut between groups, and the spilled tensors."""
+
+    groups: tuple[Group, ...]
+    cuts: tuple[str, ...] = ()
+    spilled: frozenset[str] = field(default_factory=frozenset)
+
+    def describe(self) -> str:
+        parts = []
+        for i, group in enumerate(self.groups):
+            parts.append(f"[{'+'.join(group.tasks)} @{group.lanes}]")
+            if i < len(self.cuts):
+                parts.append(f"={self.cuts[i]}=>")
+        return " ".join(parts)
+
+
+def _pow2_at_least(value: int) -> int:
+    result = 1
+    while result < value:
+        result *= 2
+    return result
+
+
+def _log2(value: int) -> int:
+    return value.bit_length() - 1
+
+
+def check_lanes(task: GemmTask, lanes: int, B: int, source: str) -> None:
+    """Raise HwError unless ``lanes`` can compute ``task`` (power of two, multiple of B, divides N)."""
+    if lanes < 1 or lanes & (lanes - 1):
+        raise HwError(f"lanes must be a power of two, not {lanes}", source=source)
+    if lanes % B:
+        raise HwError(f"lanes ({lanes}) must be a multiple of the off-chip words per cycle ({B})",
+                      source=source)
+    if task.n % lanes:
+        raise HwError(f"lanes ({lanes}) do not divide N={task.n} of task {task.name}", source=source)
+
+
+def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) -> DesignPlan:
+    """Build the :class:`DesignPlan` of ``mapping`` (programs, buffers, streams, off-chip layout)."""
+    B = budget.words_per_cycle
+    tasks = {t.name: t for t in graph.tasks}
+    group_of = {name: gi for gi, g in enumerate(mapping.groups) for name in g.tasks}
+    last_task = graph.tasks[-1].name
+    for group in mapping.groups:
+        for name in group.tasks:
+            check_lanes(tasks[name], group.lanes, B, "--lanes")
+
+    # ---- off-chip layout: inputs, spills, outputs, then weights (each kind contiguous) ----
+    regions: list[Region] = []
+    line = 0
+
+    def add_region(name: str, kind: str, elems: int) -> Region:
+        nonlocal line
+        if elems % B:
+            raise HwError(f"tensor {name} ({elems} elements) is not a whole number of {B}-word lines",
+                          source="--words-per-cycle")
+        region = Region(name, kind, line, elems // B)
+        regions.append(region)
+        line += region.lines
+        return region
+
+    m0, k0 = graph.input_shape
+    add_region(graph.input, "inputs", m0 * k0)
+    for name in sorted(mapping.spilled, key=lambda n: [t.name for t in graph.tasks].index(n)):
+        add_region(name, "spill", tasks[name].out_elems)
+    add_region(last_task, "outputs", tasks[last_task].out_elems)
+    weight_layout: list[tuple[int, str, int, int, int, int]] = []
+    weights_first = line
+
+    def place_weights(w: str, k_lo: int, k_hi: int, lanes: int, n_tiles: int) -> int:
+        nonlocal line
+        first = line
+        for nt in range(n_tiles):
+            weight_layout.append((line, w, k_lo, k_hi, nt * lanes, (nt + 1) * lanes))
+            line += (k_hi - k_lo) * lanes // B
+        return first
+
+    cores: list[CorePlan] = []
+    streams: list[StreamPlan] = []
+    for gi, group in enumerate(mapping.groups):
+        L = group.lanes
+        program: list[Instruction] = []
+        core = CorePlan(name=f"core{gi}", lanes=L, program=program)
+        spad: dict[str, tuple[int, int]] = {}   # tensor -> (base, size) in the scratchpad
+        spad_end = 0
+        for idx, name in enumerate(group.tasks):
+            t = tasks[name]
+            n_tiles = t.n // L
+            # --- destination ---
+            if name == last_task:
+                dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
+            elif idx == len(group.tasks) - 1:
+                dst, y_base = Dest.STREAM, 0
+            elif name in mapping.spilled:
+                dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
+            else:
+                prev = spad.get(t.x)
+                if prev is None:
+                    base = 0
+                elif t.out_elems <= prev[0]:
+                    base = 0
+                else:
+                    base = prev[0] + prev[1]
+                spad[name] = (base, t.out_elems)
+                spad_end = max(spad_end, base + t.out_elems)
+                dst, y_base = Dest.SPAD, base
+            common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=t.n,
+                          shift=t.shift, relu=t.relu)
+            # --- X source ---
+            if t.x == graph.input:
+                region = regions[0]
+                program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
+                                           x_stride=t.k, x_end=t.m * t.k // B,
+                                           w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+            elif idx == 0:
+                producer = tasks[t.x]
+                pg = mapping.groups[group_of[t.x]]
+                Lp = pg.lanes
+                mode = mapping.cuts[gi - 1]
+                streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
+                if mode == "whole":
+                    core.ring_words = _pow2_at_least(t.m * t.k)
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=Lp,
+                                               x_tlog=_log2(Lp), x_tstride=t.m * Lp, x_end=t.m * t.k,
+                                               w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+                else:
+                    chunks = producer.n // Lp
+                    core.ring_words = _pow2_at_least(2 * t.m * Lp)
+                    core.psum_entries = t.m * n_tiles
+                    for jt in range(chunks):
+                        final = jt == chunks - 1
+                        fields = dict(common)
+                        if not final:
+                            fields.update(dst=Dest.NONE, y_base=0)
+                        program.append(Instruction(
+                            **fields, k_bound=Lp, x_src=XSource.RING, x_base=jt * t.m * Lp, x_stride=Lp,
+                            x_end=(jt + 1) * t.m * Lp, acc_init=jt > 0, acc_out=not final,
+                            w_base=place_weights(t.w, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
+            elif t.x in mapping.spilled:
+                region = next(r for r in regions if r.name == t.x)
+                program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
+                                           x_stride=t.k, x_end=t.m * t.k // B, x_dep=True,
+                                           w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+            else:
+                base, _ = spad[t.x]
+                program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base, x_stride=t.k,
+                                           x_dep=True, w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+        core.spad_words = spad_end
+        core.wbuf_entries = _pow2_at_least(2 * max(i.k_bound for i in program))
+        cores.append(core)
+
+    regions.append(Region("weights", "weights", weights_first, line - weights_first))
+    return DesignPlan(
+        kernel=graph.name, variant=variant, budget=budget, cores=cores, streams=streams, regions=regions,
+        image_lines=line, weight_layout=weight_layout, input_region=graph.input, output_region=last_task,
+        decisions={"mapping": mapping.describe()},
+    )

@@ -1,0 +1,116 @@
+"""The planner: choose a mapping per variant from the task graph and the budget.
+
+- ``sequential``: one core with all lanes runs every task; intermediates that fit the activation
+  budget stay in its scratchpad, the others are spilled off-chip.
+- ``dataflow``: one core per task, every edge a stream; the lane split and each edge's stream mode
+  (whole-input ring or chunked partial sums) are the best, by the cost model, that fit the budget.
+- ``intar``: any split of the task chain into consecutive groups (one core each, at most
+  ``budget.cores``), any lane split, any stream mode per cut, scratchpad-or-spill per internal edge:
+  the candidate with the lowest estimated cycles that fits the budget. The sequential and dataflow
+  mappings are candidates too, so InTAR is never worse than either by the model's estimate.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from hw.errors import HwError
+from hw.kernels.graph import KernelGraph
+from hw.planner.cost import estimate
+from hw.planner.lower import Group, Mapping, check_lanes, lower
+from hw.planner.plan import Budget, DesignPlan
+
+VARIANTS = ("sequential", "dataflow", "intar")
+
+
+def _lane_options(graph: KernelGraph, names: tuple[str, ...], B: int, total: int) -> list[int]:
+    tasks = {t.name: t for t in graph.tasks}
+    options = []
+    lanes = B
+    while lanes <= total:
+        if all(tasks[n].n % lanes == 0 for n in names):
+            options.append(lanes)
+        lanes *= 2
+    return options
+
+
+def _fit_spills(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) -> DesignPlan | None:
+    """Lower ``mapping``; spill the largest scratchpad intermediates until the activation buffers fit."""
+    tasks = {t.name: t for t in graph.tasks}
+    internal = [name for g in mapping.groups for name in g.tasks[:-1]]
+    spilled: set[str] = set()
+    while True:
+        candidate = Mapping(mapping.groups, mapping.cuts, frozenset(spilled))
+        plan = lower(graph, candidate, budget, variant)
+        if plan.buffer_bytes <= budget.buffer_bytes:
+            plan.estimate = estimate(plan)
+            plan.decisions = {"mapping": candidate.describe(), "spilled": sorted(spilled),
+                              "buffer_bytes": plan.buffer_bytes}
+            return plan
+        remaining = [n for n in internal if n not in spilled]
+        if not remaining:
+            return None
+        spilled.add(max(remaining, key=lambda n: tasks[n].out_elems))
+
+
+def _partitions(n: int, max_groups: int):
+    """Ways to cut a chain of ``n`` tasks into at most ``max_groups`` consecutive groups."""
+    for cuts in itertools.product((False, True), repeat=n - 1):
+        groups, current = [], [0]
+        for i, cut in enumerate(cuts):
+            if cut:
+                groups.append(tuple(current))
+                current = []
+            current.append(i + 1)
+        groups.append(tuple(current))
+        if len(groups) <= max_groups:
+            yield groups
+
+
+def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPlan]:
+    names = [t.name for t in graph.tasks]
+    B = budget.words_per_cycle
+    plans = []
+    for partition in partitions:
+        group_names = [tuple(names[i] for i in group) for group in partition]
+        options = [_lane_options(graph, g, B, budget.lanes) for g in group_names]
+        for lanes in itertools.product(*options):
+            if sum(lanes) > budget.lanes:
+                continue
+            for cuts in itertools.product(("chunked", "whole"), repeat=len(group_names) - 1):
+                mapping = Mapping(tuple(Group(g, l) for g, l in zip(group_names, lanes)), tuple(cuts))
+                plan = _fit_spills(graph, mapping, budget, "")
+                if plan is not None:
+                    plans.append(plan)
+    return plans
+
+
+def _best(plans: list[DesignPlan]) -> DesignPlan:
+    # lowest estimate; ties: more lanes in use, then fewer cores
+    return min(plans, key=lambda p: (p.estimate["cycles"], -p.total_lanes, len(p.cores)))
+
+
+def plan_design(graph: KernelGraph, variant: str, budget: Budget) -> DesignPlan:
+    """The :class:`DesignPlan` of ``variant`` for ``graph`` under ``budget``."""
+    if variant not in VARIANTS:
+        raise HwError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}", source="--variant")
+    B = budget.words_per_cycle
+    n = len(graph.tasks)
+    if variant == "sequential":
+        for task in graph.tasks:
+            check_lanes(task, budget.lanes, B, "--lanes")
+        plans = _candidates(graph, budget, [[tuple(range(n))]])
+    elif variant == "dataflow":
+        if n > budget.cores:
+            raise HwError(f"dataflow needs one core per task ({n}), budget allows {budget.cores}",
+                          source="--cores")
+        plans = _candidates(graph, budget, [[(i,) for i in range(n)]])
+    else:
+        plans = _candidates(graph, budget, list(_partitions(n, budget.cores)))
+    if not plans:
+        raise HwError(f"no {variant} design of {graph.name} fits {budget.buffer_bytes} activation bytes "
+                      f"with {budget.lanes} lanes", source="--buffer-bytes")
+    best = _best(plans)
+    best.variant = variant
+    best.decisions["candidates"] = len(plans)
+    return best
