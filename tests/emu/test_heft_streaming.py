@@ -93,7 +93,8 @@ def test_without_slot_order_a_later_planned_task_can_take_the_slot() -> None:
     # task 10 (planned there at 73) is ready, so job 0 finishes late. This is why slot order is kept.
     rec = Recorder()
     workload = topcuoglu_workload(ArrivalProcess("trace", trace_us=(0.0, 20.0)))
-    simulate(topcuoglu_platform(), workload, HeftScheduler(keep_slot_order=False), RunOptions(num_jobs=2), observers=[rec])
+    scheduler = HeftScheduler(keep_slot_order=False)
+    simulate(topcuoglu_platform(), workload, scheduler, RunOptions(num_jobs=2), observers=[rec])
     first = min(rec.jobs, key=lambda j: j.job_id)
     assert first.finish_us > 80.0
 
@@ -106,9 +107,19 @@ def test_rank_job_order_lets_a_newcomer_delay_the_older_job() -> None:
     assert first.finish_us > 80.0
 
 
-def test_unknown_job_order_is_a_user_error() -> None:
-    with pytest.raises(SocEmuError, match="job order"):
-        make_scheduler("heft", job_order="fifo")
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"job_order": "fifo"}, "job_order"),
+        ({"keep_slot_order": "no"}, "keep_slot_order"),
+        ({"max_planned_tasks": 0}, "max_planned_tasks"),
+        ({"max_planned_tasks": "many"}, "max_planned_tasks"),
+    ],
+)
+def test_bad_options_are_user_errors(options: dict[str, object], message: str) -> None:
+    with pytest.raises(SocEmuError, match=message) as err:
+        make_scheduler("heft", **options)
+    assert err.value.source == "--scheduler-option"
 
 
 def _check_precedence_and_slots(rec: Recorder, platform) -> None:  # type: ignore[no-untyped-def]
@@ -187,3 +198,30 @@ def test_without_noise_every_task_starts_when_planned(binding: Binding, platform
     assert late == []
     jobs = sorted(rec.jobs, key=lambda j: j.job_id)
     assert sum(b.admitted_us < a.finish_us for a, b in zip(jobs, jobs[1:])) > 10  # jobs did overlap
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_planning_horizon_defers_young_jobs_and_spares_old_ones(binding: Binding) -> None:
+    # Five jobs at once, a horizon of one job: the oldest runs its 80 us plan, the others wait their turn.
+    rec = Recorder()
+    workload = topcuoglu_workload(ArrivalProcess("trace", trace_us=(0.0,) * 5))
+    checker = InvariantChecker(workload)
+    scheduler = HeftScheduler(binding=binding, max_planned_tasks=10)
+    simulate(topcuoglu_platform(), workload, scheduler, RunOptions(num_jobs=5), observers=[rec, checker])
+    checker.check()
+    jobs = sorted(rec.jobs, key=lambda j: j.job_id)
+    assert len(jobs) == 5 and jobs[0].finish_us == 80.0
+    assert scheduler.replans >= 5  # deferred jobs were planned later, one by one
+    # A young job never starts before it is planned: job 4 starts after job 0 finished half its tasks.
+    first_start = {j: min(r.start_us for r in rec.tasks if r.job_id == j) for j in range(5)}
+    assert first_start[4] > 0.0
+
+
+def test_planning_horizon_keeps_an_overloaded_system_moving() -> None:
+    platform, workload = load_platform("ds3"), load_workload("ds3_mix")
+    workload = Workload(workload.name, workload.mix, ArrivalProcess("poisson", 10.0))
+    checker = InvariantChecker(workload)
+    scheduler = HeftScheduler(max_planned_tasks=60)
+    sim = simulate(platform, workload, scheduler, RunOptions(seed=5, num_jobs=80, noise_rsd=0.1), observers=[checker])
+    checker.check()
+    assert sim.jobs_completed == 80

@@ -23,7 +23,7 @@ def _scores(seed: int, bits: int, rows: int, row_len: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bits,width,row_len,in_frac_bits,stall", [
-    (8, 4, 16, 4, 0.3), (16, 2, 8, 8, 0.4), (8, 1, 5, 2, 0.0)])
+    (8, 4, 16, 4, 0.3), (16, 2, 8, 8, 0.4), (8, 1, 5, 2, 0.0), (16, 4, 4, 3, 0.5)])
 def test_softmax_matches_golden(bits: int, width: int, row_len: int, in_frac_bits: int, stall: float) -> None:
     x = _scores(row_len, bits, 5, row_len)
     dut = Softmax(bits=bits, width=width, row_len=row_len, in_frac_bits=in_frac_bits)

@@ -1,10 +1,14 @@
-"""Cached Amaranth -> Verilog conversion and the HDL-clock wrapper generator."""
+"""Cached Amaranth -> Verilog conversion, the HDL-clock wrapper generator, Verilator lint of every block."""
 
 from __future__ import annotations
 
-from hw.blocks import ElementwiseAdd, ReLU
+import pytest
+
+from hw.blocks import (ElementwiseAdd, ElementwiseMul, GeLU, MaxPool2x2, OffchipMemory, ReLU, SiLU, Softmax,
+                       StreamFifo, Upsample2x)
 from hw.sim.convert import params_digest, verilog_for
 from hw.sim.hdl_clock import hdl_clock_wrapper, top_ports
+from hw.sim.toolchain import verilator_lint
 
 
 def test_verilog_is_cached_per_parameters_and_has_no_source_paths() -> None:
@@ -34,3 +38,23 @@ def test_hdl_clock_wrapper_keeps_every_port_but_clk() -> None:
     assert "  input [15:0] a__payload;" in wrapper and "  output o__valid;" in wrapper
     assert "input clk" not in wrapper
     assert ".clk(clk)" in wrapper and ".o__payload(o__payload)" in wrapper
+
+
+@pytest.mark.hw
+@pytest.mark.parametrize("block,params", [
+    (ReLU, {"bits": 8, "width": 2}), (GeLU, {"bits": 16, "width": 2, "frac_bits": 8}),
+    (SiLU, {"bits": 8, "width": 2, "frac_bits": 4}), (ElementwiseAdd, {"bits": 8, "width": 2}),
+    (ElementwiseMul, {"bits": 16, "width": 2, "shift": 8}), (MaxPool2x2, {"bits": 8, "width": 2, "cols": 4}),
+    (Upsample2x, {"bits": 8, "width": 2, "cols": 3}),
+    (Softmax, {"bits": 8, "width": 2, "row_len": 8, "in_frac_bits": 4}), (StreamFifo, {"shape": 16, "depth": 4}),
+    (OffchipMemory, {"word_bits": 8, "depth": 8, "regions": [(0, 4)], "init": [1, -2, 3]})])
+def test_every_block_lints_under_verilator(block, params) -> None:
+    assert verilator_lint(verilog_for(block, params, name="top"), "top") == []
+
+
+@pytest.mark.hw
+def test_lint_reports_errors(tmp_path) -> None:
+    broken = tmp_path / "broken.v"
+    broken.write_text("module top(input a, output b); assign b = c; endmodule\n")
+    errors = verilator_lint(broken, "top")
+    assert errors and "c" in errors[0]
