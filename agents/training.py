@@ -68,7 +68,7 @@ class TrainConfig:
     jobs_per_episode: int = 60
     rate_min: float = 20.0  #: curriculum: lowest arrival rate (jobs/ms)
     rate_max: float = 90.0  #: curriculum: highest arrival rate reached at the end
-    noise_rsd: float = 0.0  #: execution-time noise during training
+    noise_max: float = 0.0  #: each training episode draws its execution-time noise uniformly in [0, noise_max]
     expert_episodes: int = 12
     dagger_rounds: int = 3
     dagger_episodes: int = 6
@@ -87,6 +87,7 @@ class TrainConfig:
     eval_every: int = 10
     eval_seeds: tuple[int, ...] = (90001, 90002)
     eval_rates: tuple[float, ...] = (25.0, 70.0)
+    eval_jobs: int = 100
     time_budget_s: float | None = None
     hidden: int = 32
     embed: int = 16
@@ -102,6 +103,8 @@ class TrainConfig:
             (self.rl_iterations >= 0 and self.dagger_rounds >= 0, "iterations", "must be >= 0"),
             (self.expert_episodes >= 1, "expert_episodes", "must be >= 1"),
             (self.eval_every >= 1, "eval_every", "must be >= 1"),
+            (self.eval_jobs >= 1, "eval_jobs", "must be >= 1"),
+            (len(self.eval_rates) >= 1 and len(self.eval_seeds) >= 1, "eval_rates", "needs at least one rate and seed"),
         ]
         for ok, name, msg in checks:
             if not ok:
@@ -326,17 +329,26 @@ class Trainer:
         hi = c.rate_min + max(0.0, min(1.0, progress)) * (c.rate_max - c.rate_min)
         return float(rng.uniform(c.rate_min, hi)) if hi > c.rate_min else c.rate_min
 
-    def _options(self, seed: int, jobs: int | None = None) -> RunOptions:
-        return RunOptions(seed=seed, num_jobs=jobs or self.config.jobs_per_episode, noise_rsd=self.config.noise_rsd)
+    def _options(self, seed: int, jobs: int | None = None, noise: float = 0.0) -> RunOptions:
+        return RunOptions(seed=seed, num_jobs=jobs or self.config.jobs_per_episode, noise_rsd=noise)
 
-    def _task(self, rate: float, seed: int, mode: str, sigma: float, label: bool, policy_seed: int, jobs: int | None = None) -> tuple:  # type: ignore[type-arg]
+    def _noise(self, seed: int) -> float:
+        """The noise of a training episode (uniform in [0, noise_max], from the episode's seed)."""
+        if self.config.noise_max <= 0:
+            return 0.0
+        return float(np.random.default_rng([seed, 17]).uniform(0.0, self.config.noise_max))
+
+    def _task(self, rate: float, seed: int, mode: str, sigma: float, label: bool, policy_seed: int, jobs: int | None = None,
+              evaluation: bool = False) -> tuple:  # type: ignore[type-arg]
         state = _state(self.net) if mode != "expert" else None
-        return (self.net.config, state, _rule_tuple(self.rule), rate, self._options(seed, jobs), mode, sigma, label, policy_seed)
+        noise = 0.0 if evaluation else self._noise(seed)
+        options = self._options(seed, jobs, noise)
+        return (self.net.config, state, _rule_tuple(self.rule), rate, options, mode, sigma, label, policy_seed)
 
     def _evaluate(self, runner: _Runner, mode: str = "greedy") -> float:
         c = self.config
         tasks = [
-            self._task(rate, seed, mode, 0.0, False, 0, jobs=max(c.jobs_per_episode, 100))
+            self._task(rate, seed, mode, 0.0, False, 0, jobs=c.eval_jobs, evaluation=True)
             for rate in c.eval_rates
             for seed in c.eval_seeds
         ]
@@ -445,8 +457,8 @@ class Trainer:
             a = adv_t[idx]
             loss = -(logp * a).sum() / n - entropy_w * ent.sum() / n
             loss.backward()
-            total_loss += float(loss)
-            total_ent += float(ent.sum())
+            total_loss += loss.item()
+            total_ent += ent.detach().sum().item()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
         self.net.eval()

@@ -55,6 +55,8 @@ class GemmCore(wiring.Component):
     spad_words, ring_words, psum_entries, wbuf_entries : int
         Scratchpad (int8 elements), stream-in ring (elements, power of two), partial-sum memory
         (``L x 32``-bit entries) and weight buffer (``L``-element entries, power of two) depths.
+    glu_frac_bits : int
+        Fixed-point fraction bits of the SiLU/multiply epilogue of gated instructions (if any).
     seed : int
         Seed of this core's stress-stall generator.
 
@@ -78,7 +80,7 @@ class GemmCore(wiring.Component):
 
     def __init__(self, *, name: str, lanes: int, words_per_line: int, program: Sequence[Instruction],
                  spad_words: int, ring_words: int, psum_entries: int, wbuf_entries: int,
-                 seed: int = 1) -> None:
+                 glu_frac_bits: int = 4, seed: int = 1) -> None:
         self.core_name = name
         self.lanes = lanes
         self.B = words_per_line
@@ -109,6 +111,11 @@ class GemmCore(wiring.Component):
         self.uses_stream_y = Dest.STREAM in dsts
         self.uses_offchip_y = Dest.OFFCHIP in dsts
         self.uses_psum = any(i.acc_init or i.acc_out for i in self.program)
+        self.uses_glu = any(i.glu for i in self.program)
+        self.glu_frac_bits = glu_frac_bits
+        if self.uses_glu and (lanes < 2 or (lanes // 2) % words_per_line):
+            raise HwError(f"gated tasks need lanes/2 ({lanes // 2}) to be a multiple of the off-chip words "
+                          f"per cycle ({words_per_line})", source=f"core {name}: lanes")
         if (self.uses_spad_x or self.uses_spad_y) and spad_words <= 0:
             raise HwError("program uses the scratchpad but it has no words", source=f"core {name}")
         if self.uses_ring:
@@ -206,8 +213,10 @@ class GemmCore(wiring.Component):
         mac = rom_view(mac_i)
         writer_idle = Signal()
 
+        epi_quiet = Signal()
+
         def deps_ok(index: Signal):
-            return (mac_i >= index) & writer_idle
+            return (mac_i >= index) & writer_idle & epi_quiet
 
         # ---------------- scratchpad / ring / X reader ----------------
         xfifo = None
@@ -341,7 +350,7 @@ class GemmCore(wiring.Component):
             psum_r = psum.read_port(domain="comb")
 
         # ---------------- output group FIFO + writer ----------------
-        group_layout = data.StructLayout({"data": 8 * L, "addr": ADDR_BITS, "dst": 2})
+        group_layout = data.StructLayout({"data": 8 * L, "addr": ADDR_BITS, "dst": 2, "half": 1})
         m.submodules.groups = groups = fifo.SyncFIFO(width=group_layout.size, depth=2)
         head = data.View(group_layout, groups.r_data)
         m.d.comb += writer_idle.eq(~groups.r_rdy)
@@ -353,13 +362,13 @@ class GemmCore(wiring.Component):
                     with m.Case(Dest.SPAD):
                         m.d.comb += [spad_w.en.eq(1), spad_w.addr.eq(head.addr + widx),
                                      spad_w.data.eq(head.data.word_select(widx, 8)),
-                                     finish.eq(widx == L - 1)]
+                                     finish.eq(widx == Mux(head.half, L // 2 - 1, L - 1))]
                         m.d.sync += widx.eq(widx + 1)
                 if self.uses_stream_y:
                     with m.Case(Dest.STREAM):
                         m.d.comb += [self.s_out.valid.eq(1), self.s_out.payload.eq(head.data.word_select(widx, 8))]
                         with m.If(self.s_out.ready):
-                            m.d.comb += finish.eq(widx == L - 1)
+                            m.d.comb += finish.eq(widx == Mux(head.half, L // 2 - 1, L - 1))
                             m.d.sync += widx.eq(widx + 1)
                 if self.uses_offchip_y:
                     with m.Case(Dest.OFFCHIP):
@@ -368,7 +377,7 @@ class GemmCore(wiring.Component):
                                      self.wr.data.eq(head.data.word_select(widx[:max(n_lines.bit_length(), 1)]
                                                                             if n_lines > 1 else 0, 8 * B))]
                         with m.If(self.wr.ready):
-                            m.d.comb += finish.eq(widx == n_lines - 1)
+                            m.d.comb += finish.eq(widx == Mux(head.half, n_lines // 2 - 1, n_lines - 1))
                             m.d.sync += widx.eq(widx + 1)
                 with m.Default():
                     m.d.comb += finish.eq(1)
@@ -402,8 +411,46 @@ class GemmCore(wiring.Component):
         m.d.comb += w_ready.eq(w_filled - wptr >= mac.k_bound)
         last_k = Signal()
         m.d.comb += last_k.eq(kk == mac.k_bound - 1)
+        # ---------------- gated epilogue: SiLU(up half) * gate half, on the output stream ----------------
+        epi_idle = Signal(init=1)
+        epi_ready = Signal()
+        epi_push = Signal()
+        direct_push = Signal()
+        direct_data = Signal(group_layout.size)
+        q_all = Signal(8 * L)
+        if self.uses_glu:
+            from hw.blocks.elementwise_mul import ElementwiseMul
+            from hw.blocks.silu import SiLU
+
+            half = L // 2
+            m.submodules.silu = silu = SiLU(bits=8, width=half, frac_bits=self.glu_frac_bits)
+            m.submodules.gmul = gmul = ElementwiseMul(bits=8, width=half, shift=self.glu_frac_bits)
+            m.submodules.gates = gates = fifo.SyncFIFO(width=8 * half, depth=4)
+            m.submodules.metas = metas = fifo.SyncFIFO(width=ADDR_BITS + 2, depth=4)
+            m.d.comb += [
+                epi_idle.eq(~metas.r_rdy),
+                epi_ready.eq(silu.i.ready & gates.w_rdy & metas.w_rdy),
+                silu.i.valid.eq(epi_push), silu.i.payload.eq(q_all[:8 * half]),
+                gates.w_en.eq(epi_push), gates.w_data.eq(q_all[8 * half:]),
+                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(y_row, mac.dst)),
+                gmul.a.valid.eq(silu.o.valid), gmul.a.payload.eq(silu.o.payload), silu.o.ready.eq(gmul.a.ready),
+                gmul.b.valid.eq(gates.r_rdy), gmul.b.payload.eq(gates.r_data), gates.r_en.eq(gmul.b.ready),
+            ]
+            # results (with their metadata) enter the group FIFO ahead of any direct push
+            with m.If(gmul.o.valid & metas.r_rdy):
+                m.d.comb += [groups.w_en.eq(1),
+                             groups.w_data.eq(Cat(gmul.o.payload.as_value(), Const(0, 8 * half), metas.r_data,
+                                                  Const(1, 1))),
+                             gmul.o.ready.eq(groups.w_rdy), metas.r_en.eq(groups.w_rdy)]
+            # a direct push only happens while the epilogue is empty (see out_ok), so never together
+            with m.If(direct_push):
+                m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
+        else:
+            with m.If(direct_push):
+                m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
+        m.d.comb += epi_quiet.eq(epi_idle)
         out_ok = Signal()
-        m.d.comb += out_ok.eq(mac.acc_out | groups.w_rdy)
+        m.d.comb += out_ok.eq(mac.acc_out | Mux(mac.glu, epi_ready, groups.w_rdy & epi_idle))
         step = Signal()
         new = [Signal(signed(ACC_BITS), name=f"new{l}") for l in range(L)]
         q = [Signal(signed(8), name=f"q{l}") for l in range(L)]
@@ -423,6 +470,7 @@ class GemmCore(wiring.Component):
             with m.Else():
                 m.d.comb += q[l].eq(shifted)
 
+        m.d.comb += q_all.eq(Cat(*q))
         pop_x = Signal()
         with m.If(pop_x):
             with m.If(mac.x_src == XSource.OFFCHIP):
@@ -451,15 +499,16 @@ class GemmCore(wiring.Component):
                         with m.If(mac.acc_out):
                             if self.uses_psum:
                                 m.d.comb += [psum_w.en.eq(1), psum_w.addr.eq(psum_addr), psum_w.data.eq(Cat(*new))]
+                        with m.Elif(mac.glu):
+                            m.d.comb += epi_push.eq(1)
                         with m.Else():
-                            m.d.comb += [groups.w_en.eq(1)]
-                            m.d.comb += groups.w_data.eq(Cat(Cat(*q), y_row, mac.dst))
+                            m.d.comb += [direct_push.eq(1), direct_data.eq(Cat(Cat(*q), y_row, mac.dst, Const(0, 1)))]
                         m.d.sync += [kk.eq(0), mm.eq(mm + 1), psum_addr.eq(psum_addr + 1),
                                      y_row.eq(y_row + mac.y_stride)]
                         with m.If(mm == mac.m_bound - 1):
                             m.d.sync += [mm.eq(0), nt.eq(nt + 1), wptr.eq(wptr + mac.k_bound),
                                          w_released.eq(w_released + mac.k_bound),
-                                         y_tile.eq(y_tile + L), y_row.eq(y_tile + L)]
+                                         y_tile.eq(y_tile + mac.y_tinc), y_row.eq(y_tile + mac.y_tinc)]
                             with m.If(nt == mac.n_tiles - 1):
                                 m.d.comb += [trace_w.en.eq(1), trace_w.addr.eq(mac_i),
                                              trace_w.data.eq(self.cycle)]
@@ -471,5 +520,5 @@ class GemmCore(wiring.Component):
                 with m.Else():
                     m.d.sync += self.stall.eq(self.stall + 1)
             with m.State("DONE"):
-                m.d.comb += self.done.eq(writer_idle)
+                m.d.comb += self.done.eq(writer_idle & epi_idle)
         return m

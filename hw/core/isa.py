@@ -55,6 +55,8 @@ INSTR_LAYOUT = data.StructLayout({
     "dst": 2,
     "y_base": ADDR_BITS,
     "y_stride": 16,
+    "y_tinc": COUNT_BITS,
+    "glu": 1,
 })
 
 
@@ -70,7 +72,9 @@ class Instruction:
     (k mod 2**x_tlog)``: column tiles of ``2**x_tlog`` elements as a producer core streams them. ``x_dep`` makes the
     operand reader wait until all earlier instructions' results are written (read-after-write through
     the scratchpad or off-chip memory). ``acc_init``: start from the stored partial sums instead of 0;
-    ``acc_out``: store partial sums instead of requantised results.
+    ``acc_out``: store partial sums instead of requantised results. ``y_tinc``: output columns per N tile
+(``L``; ``L/2`` for ``glu``, where lanes ``[0, L/2)`` hold the up and ``[L/2, L)`` the gate projection
+and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     """
 
     task: str
@@ -93,6 +97,8 @@ class Instruction:
     psum_base: int = 0
     shift: int = 0
     relu: bool = False
+    y_tinc: int = 0
+    glu: bool = False
 
     def encode(self) -> int:
         """The packed ROM word."""
@@ -111,6 +117,6 @@ class Instruction:
         fields = asdict(self)
         fields["x_src"] = self.x_src.name.lower()
         fields["dst"] = self.dst.name.lower()
-        for key in ("x_dep", "acc_init", "acc_out", "relu"):
+        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu"):
             fields[key] = bool(fields[key])
         return fields

@@ -34,7 +34,7 @@ class Accelerator(wiring.Component):
         self.cores = [
             GemmCore(name=c.name, lanes=c.lanes, words_per_line=B, program=c.program,
                      spad_words=c.spad_words, ring_words=c.ring_words, psum_entries=c.psum_entries,
-                     wbuf_entries=c.wbuf_entries, seed=i + 1)
+                     wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits, seed=i + 1)
             for i, c in enumerate(plan.cores)
         ]
         n_cores = len(self.cores)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Callable
 
 from hw.errors import HwError
-from hw.kernels import mlp
+from hw.kernels import ffn, mlp
 from hw.kernels.graph import GemmTask, KernelGraph
 
 BUILDERS: dict[str, Callable[[dict[str, int] | None], KernelGraph]] = {
     "mlp": mlp.build,
+    "ffn": ffn.build,
 }
 DEFAULT_SIZES: dict[str, dict[str, int]] = {
     "mlp": mlp.DEFAULT_SIZES,
+    "ffn": ffn.DEFAULT_SIZES,
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hw.golden.activations import silu
+from hw.golden.elementwise import mul_requant
 from hw.kernels.graph import GemmTask, KernelGraph
 
 INT8_MIN, INT8_MAX = -128, 127
@@ -17,18 +19,24 @@ def requantise(acc: np.ndarray, shift: int, relu: bool) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def gemm_task(task: GemmTask, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """One task: 32-bit accumulation of int8 products (never overflows at our sizes), then requant."""
-    acc = x.astype(np.int64) @ w.astype(np.int64)
-    assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"
-    return requantise(acc, task.shift, task.relu)
+def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """One task: 32-bit accumulation of int8 products (never overflows at our sizes), requant, and for
+    gated tasks the SiLU-times-gate epilogue (exact models of the SFU blocks)."""
+    def project(name: str) -> np.ndarray:
+        acc = x.astype(np.int64) @ np.asarray(weights[name], dtype=np.int64)
+        assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"
+        return requantise(acc, task.shift, task.relu)
+    if not task.glu:
+        return project(task.w)
+    up, gate = project(task.w), project(task.w_gate)
+    return mul_requant(silu(up, bits=8, frac_bits=task.frac_bits), gate, bits=8, shift=task.frac_bits)
 
 
 def run_kernel(graph: KernelGraph, x: np.ndarray, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every tensor of the kernel (input, each task's output) for input ``x`` and ``weights``."""
     tensors = {graph.input: np.asarray(x, dtype=np.int64)}
     for task in graph.tasks:
-        tensors[task.name] = gemm_task(task, tensors[task.x], weights[task.w])
+        tensors[task.name] = gemm_task(task, tensors[task.x], weights)
     return tensors
 
 

@@ -1,7 +1,9 @@
 """Kernel task graphs: GEMM-shaped tasks over named int8 tensors.
 
 Every compute task is ``Y[M, N] = requant(X[M, K] @ W[K, N])`` where ``requant`` is an arithmetic right
-shift by ``shift``, saturation to int8 and an optional ReLU. ``X`` is the kernel input or another task's
+shift by ``shift``, saturation to int8 and an optional ReLU. A gated task (LLM FFN up/gate projection)
+computes both ``requant(X @ W_up)`` and ``requant(X @ W_gate)`` in one pass and combines them on the
+output stream: ``Y = mul_requant(SiLU(up), gate)`` (PWL SiLU and multiply in Q``frac_bits``). ``X`` is the kernel input or another task's
 output; ``W`` is a weight tensor held off-chip. The planner maps these tasks onto compute cores.
 """
 
@@ -24,10 +26,22 @@ class GemmTask:
     n: int
     shift: int
     relu: bool = False
+    w_gate: str | None = None
+    frac_bits: int = 4
+
+    @property
+    def glu(self) -> bool:
+        """Gated (SwiGLU-style) task: ``out = SiLU(requant(x @ w)) * requant(x @ w_gate)``."""
+        return self.w_gate is not None
+
+    @property
+    def gemm_n(self) -> int:
+        """Columns the MAC array computes (both halves of a gated task)."""
+        return 2 * self.n if self.glu else self.n
 
     @property
     def macs(self) -> int:
-        return self.m * self.k * self.n
+        return self.m * self.k * self.gemm_n
 
     @property
     def out_elems(self) -> int:
@@ -54,9 +68,10 @@ class KernelGraph:
             if shapes[task.x] != (task.m, task.k):
                 raise HwError(f"task {task.name}: input {task.x} is {shapes[task.x]}, expected "
                               f"{(task.m, task.k)}", source=f"kernel {self.name}")
-            if self.weights.get(task.w) != (task.k, task.n):
-                raise HwError(f"task {task.name}: weight {task.w} must be {(task.k, task.n)}",
-                              source=f"kernel {self.name}")
+            for weight in (task.w, task.w_gate) if task.glu else (task.w,):
+                if self.weights.get(weight) != (task.k, task.n):
+                    raise HwError(f"task {task.name}: weight {weight} must be {(task.k, task.n)}",
+                                  source=f"kernel {self.name}")
             shapes[task.name] = (task.m, task.n)
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hw.kernels.graph import GemmTask, KernelGraph
 from hw.kernels.sizing import positive, requant_shift
 
-DEFAULT_SIZES = {"tokens": 8, "d_in": 32, "d_h1": 128, "d_h2": 256, "d_out": 32}
+DEFAULT_SIZES = {"tokens": 8, "d_in": 32, "d_h1": 128, "d_h2": 384, "d_out": 32}
 
 
 def build(sizes: dict[str, int] | None = None) -> KernelGraph:

@@ -19,9 +19,9 @@ def _tile_time(instr, lanes: int, B: int) -> int:
     if instr.acc_out:
         writer = 0
     elif instr.dst == Dest.OFFCHIP:
-        writer = lanes // B
+        writer = instr.y_tinc // B
     else:
-        writer = lanes
+        writer = instr.y_tinc
     return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
 
 
@@ -44,7 +44,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
             if instr.x_src == XSource.OFFCHIP:
                 read_lines += instr.n_tiles * instr.x_end
             if instr.dst == Dest.OFFCHIP and not instr.acc_out:
-                write_lines += instr.m_bound * instr.n_tiles * core.lanes // B
+                write_lines += instr.m_bound * instr.n_tiles * instr.y_tinc // B
             start = t
             end = start + duration
             if instr.x_dep:

@@ -58,6 +58,11 @@ def _log2(value: int) -> int:
     return value.bit_length() - 1
 
 
+def out_tile(task: GemmTask, lanes: int) -> int:
+    """Output columns a core with ``lanes`` lanes produces per N tile (half of them for gated tasks)."""
+    return lanes // 2 if task.glu else lanes
+
+
 def check_lanes(task: GemmTask, lanes: int, B: int, source: str) -> None:
     """Raise HwError unless ``lanes`` can compute ``task`` (power of two, multiple of B, divides N)."""
     if lanes < 1 or lanes & (lanes - 1):
@@ -65,8 +70,12 @@ def check_lanes(task: GemmTask, lanes: int, B: int, source: str) -> None:
     if lanes % B:
         raise HwError(f"lanes ({lanes}) must be a multiple of the off-chip words per cycle ({B})",
                       source=source)
-    if task.n % lanes:
-        raise HwError(f"lanes ({lanes}) do not divide N={task.n} of task {task.name}", source=source)
+    width = out_tile(task, lanes)
+    if width < 1 or width % B:
+        raise HwError(f"gated task {task.name} needs lanes/2 ({width}) to be a multiple of the off-chip "
+                      f"words per cycle ({B})", source=source)
+    if task.n % width:
+        raise HwError(f"lanes ({lanes}) do not divide N={task.gemm_n} of task {task.name}", source=source)
 
 
 def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) -> DesignPlan:
@@ -98,14 +107,21 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
     for name in sorted(mapping.spilled, key=lambda n: [t.name for t in graph.tasks].index(n)):
         add_region(name, "spill", tasks[name].out_elems)
     add_region(last_task, "outputs", tasks[last_task].out_elems)
-    weight_layout: list[tuple[int, str, int, int, int, int]] = []
+    weight_layout: list[tuple[int, tuple[tuple[str, int, int, int, int], ...]]] = []
     weights_first = line
 
-    def place_weights(w: str, k_lo: int, k_hi: int, lanes: int, n_tiles: int) -> int:
+    def place_weights(t: GemmTask, k_lo: int, k_hi: int, lanes: int, n_tiles: int) -> int:
+        """Lay out the weight tiles of one instruction in fetch order; returns the first line.
+
+        A tile is ``(k_hi - k_lo) x lanes`` elements, row-major; a gated task's tile holds ``lanes/2``
+        up-projection columns next to the same ``lanes/2`` gate-projection columns."""
         nonlocal line
         first = line
+        width = out_tile(t, lanes)
         for nt in range(n_tiles):
-            weight_layout.append((line, w, k_lo, k_hi, nt * lanes, (nt + 1) * lanes))
+            cols = (nt * width, (nt + 1) * width)
+            pieces = ((t.w, k_lo, k_hi, *cols),) + (((t.w_gate, k_lo, k_hi, *cols),) if t.glu else ())
+            weight_layout.append((line, pieces))
             line += (k_hi - k_lo) * lanes // B
         return first
 
@@ -119,7 +135,10 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         spad_end = 0
         for idx, name in enumerate(group.tasks):
             t = tasks[name]
-            n_tiles = t.n // L
+            width = out_tile(t, L)
+            n_tiles = t.n // width
+            if t.glu:
+                core.glu_frac_bits = t.frac_bits
             # --- destination ---
             if name == last_task:
                 dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
@@ -139,24 +158,24 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 spad_end = max(spad_end, base + t.out_elems)
                 dst, y_base = Dest.SPAD, base
             common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=t.n,
-                          shift=t.shift, relu=t.relu)
+                          shift=t.shift, relu=t.relu, y_tinc=width, glu=t.glu)
             # --- X source ---
             if t.x == graph.input:
                 region = regions[0]
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B,
-                                           w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+                                           w_base=place_weights(t, 0, t.k, L, n_tiles)))
             elif idx == 0:
                 producer = tasks[t.x]
                 pg = mapping.groups[group_of[t.x]]
-                Lp = pg.lanes
+                Lp = out_tile(producer, pg.lanes)    # producer output columns per tile
                 mode = mapping.cuts[gi - 1]
                 streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
                 if mode == "whole":
                     core.ring_words = _pow2_at_least(t.m * t.k)
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=Lp,
                                                x_tlog=_log2(Lp), x_tstride=t.m * Lp, x_end=t.m * t.k,
-                                               w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+                                               w_base=place_weights(t, 0, t.k, L, n_tiles)))
                 else:
                     chunks = producer.n // Lp
                     core.ring_words = _pow2_at_least(2 * t.m * Lp)
@@ -169,16 +188,16 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                         program.append(Instruction(
                             **fields, k_bound=Lp, x_src=XSource.RING, x_base=jt * t.m * Lp, x_stride=Lp,
                             x_end=(jt + 1) * t.m * Lp, acc_init=jt > 0, acc_out=not final,
-                            w_base=place_weights(t.w, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
+                            w_base=place_weights(t, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
             elif t.x in mapping.spilled:
                 region = next(r for r in regions if r.name == t.x)
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B, x_dep=True,
-                                           w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+                                           w_base=place_weights(t, 0, t.k, L, n_tiles)))
             else:
                 base, _ = spad[t.x]
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base, x_stride=t.k,
-                                           x_dep=True, w_base=place_weights(t.w, 0, t.k, L, n_tiles)))
+                                           x_dep=True, w_base=place_weights(t, 0, t.k, L, n_tiles)))
         core.spad_words = spad_end
         core.wbuf_entries = _pow2_at_least(2 * max(i.k_bound for i in program))
         cores.append(core)

@@ -36,6 +36,7 @@ class CorePlan:
     ring_words: int = 0
     psum_entries: int = 0
     wbuf_entries: int = 1
+    glu_frac_bits: int = 4
 
     @property
     def buffer_bytes(self) -> int:
@@ -74,7 +75,7 @@ class DesignPlan:
     streams: list[StreamPlan]
     regions: list[Region]
     image_lines: int
-    weight_layout: list[tuple[int, str, int, int, int, int]]   # (line, weight, k0, k1, n0, n1)
+    weight_layout: list[tuple[int, tuple[tuple[str, int, int, int, int], ...]]]  # (line, pieces)
     input_region: str
     output_region: str
     decisions: dict[str, object] = field(default_factory=dict)
@@ -98,8 +99,8 @@ class DesignPlan:
         """Off-chip line contents for input ``x`` and ``weights`` (weight tiles in fetch order)."""
         B = self.budget.words_per_cycle
         words = np.zeros(self.image_lines * B, dtype=np.int64)
-        for line, name, k0, k1, n0, n1 in self.weight_layout:
-            tile = np.asarray(weights[name])[k0:k1, n0:n1].reshape(-1)
+        for line, pieces in self.weight_layout:
+            tile = np.hstack([np.asarray(weights[name])[k0:k1, n0:n1] for name, k0, k1, n0, n1 in pieces]).reshape(-1)
             words[line * B: line * B + tile.size] = tile
         region = self.region(self.input_region)
         flat = np.asarray(x).reshape(-1)

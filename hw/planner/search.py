@@ -28,7 +28,12 @@ def _lane_options(graph: KernelGraph, names: tuple[str, ...], B: int, total: int
     options = []
     lanes = B
     while lanes <= total:
-        if all(tasks[n].n % lanes == 0 for n in names):
+        try:
+            for n in names:
+                check_lanes(tasks[n], lanes, B, "--lanes")
+        except HwError:
+            pass
+        else:
             options.append(lanes)
         lanes *= 2
     return options
@@ -68,20 +73,29 @@ def _partitions(n: int, max_groups: int):
 
 
 def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPlan]:
+    """Every mapping over ``partitions`` that uses exactly the budget's lanes and fits its buffers.
+
+    Raises HwError naming ``--lanes`` when no lane split exists at all (so the budget is not at fault).
+    """
     names = [t.name for t in graph.tasks]
     B = budget.words_per_cycle
     plans = []
+    any_split = False
     for partition in partitions:
         group_names = [tuple(names[i] for i in group) for group in partition]
         options = [_lane_options(graph, g, B, budget.lanes) for g in group_names]
         for lanes in itertools.product(*options):
-            if sum(lanes) > budget.lanes:
+            if sum(lanes) != budget.lanes:   # every variant uses exactly the budget's MAC lanes
                 continue
+            any_split = True
             for cuts in itertools.product(("chunked", "whole"), repeat=len(group_names) - 1):
                 mapping = Mapping(tuple(Group(g, l) for g, l in zip(group_names, lanes)), tuple(cuts))
                 plan = _fit_spills(graph, mapping, budget, "")
                 if plan is not None:
                     plans.append(plan)
+    if not any_split:
+        raise HwError(f"{budget.lanes} lanes cannot be split into power-of-two cores of at least "
+                      f"{B} lanes (the off-chip words per cycle) dividing every task's N", source="--lanes")
     return plans
 
 

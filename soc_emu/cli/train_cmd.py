@@ -41,7 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     ep.add_argument("--jobs-per-episode", type=int, default=60, metavar="N")
     ep.add_argument("--rate-min", type=float, default=20.0, metavar="JOBS_PER_MS", help="curriculum start rate (default 20)")
     ep.add_argument("--rate-max", type=float, default=90.0, metavar="JOBS_PER_MS", help="curriculum top rate (default 90)")
-    ep.add_argument("--noise", type=float, default=0.0, metavar="RSD", help="execution-time noise while training")
+    ep.add_argument("--noise", type=float, default=0.0, metavar="MAX_RSD",
+                    help="each training episode draws its execution-time noise uniformly in [0, MAX_RSD] (default 0)")
     im = p.add_argument_group("imitation (phase 1)")
     im.add_argument("--expert-episodes", type=int, default=12, metavar="N")
     im.add_argument("--dagger-rounds", type=int, default=3, metavar="N")
@@ -54,7 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rl.add_argument("--lr", type=float, default=3e-4, help="RL learning rate (default 3e-4)")
     rl.add_argument("--entropy", type=float, nargs=2, default=(0.02, 0.001), metavar=("START", "END"),
                     help="entropy weight schedule (linear, default 0.02 -> 0.001)")
-    rl.add_argument("--eval-every", type=int, default=10, metavar="N")
+    rl.add_argument("--eval-every", type=int, default=10, metavar="N", help="greedy evaluation every N iterations")
+    rl.add_argument("--eval-rates", default="25,70", metavar="JOBS_PER_MS[,...]", help="evaluation rates (default 25,70)")
+    rl.add_argument("--eval-seeds", default="90001,90002", metavar="SEED[,...]", help="evaluation seeds (default 90001,90002)")
+    rl.add_argument("--eval-jobs", type=int, default=100, metavar="N", help="jobs per evaluation episode (default 100)")
     rl.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                     help="stop the RL phase after this much training time (checkpoints are kept)")
     m = p.add_argument_group("model")
@@ -66,11 +70,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
+def _numbers(text: str, kind: type, flag: str) -> tuple:  # type: ignore[type-arg]
+    from soc_emu.errors import SocEmuError
+
+    try:
+        values = tuple(kind(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise SocEmuError(f"expected comma-separated numbers, got {text!r}", source=flag) from None
+    if not values or (kind is float and any(not v > 0 for v in values)):
+        raise SocEmuError(f"expected one or more numbers > 0, got {text!r}", source=flag)
+    return values
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results are."""
     from agents.training import TrainConfig, Trainer
     from soc_emu.errors import SocEmuError
 
+    if not args.noise >= 0:
+        raise SocEmuError(f"must be >= 0, got {args.noise}", source="--noise")
     if args.time_budget is not None and not args.time_budget > 0:
         raise SocEmuError(f"must be > 0 minutes, got {args.time_budget}", source="--time-budget")
     # Fail on a bad platform/workload before starting workers.
@@ -84,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         jobs_per_episode=args.jobs_per_episode,
         rate_min=args.rate_min,
         rate_max=args.rate_max,
-        noise_rsd=args.noise,
+        noise_max=args.noise,
         expert_episodes=args.expert_episodes,
         dagger_rounds=args.dagger_rounds,
         dagger_episodes=args.dagger_episodes,
@@ -96,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
         entropy_start=args.entropy[0],
         entropy_end=args.entropy[1],
         eval_every=args.eval_every,
+        eval_rates=_numbers(args.eval_rates, float, "--eval-rates"),
+        eval_seeds=_numbers(args.eval_seeds, int, "--eval-seeds"),
+        eval_jobs=args.eval_jobs,
         time_budget_s=args.time_budget * 60.0 if args.time_budget is not None else None,
         hidden=args.hidden,
         embed=args.embed,

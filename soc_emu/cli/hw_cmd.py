@@ -1,0 +1,125 @@
+"""``soc-emu hw``: generate InTAR-style accelerators (Verilog + schedule) and report simulated metrics.
+
+``soc-emu hw generate --kernel mlp --variant intar --out DIR`` writes ``DIR/mlp_intar.v`` and
+``DIR/mlp_intar_schedule.json``. ``soc-emu hw report [--kernel K ...] [--variant V ...] [--json]``
+simulates the designs under Verilator, checks them bit-exact against the golden models and prints a
+table (or one JSON object). Heavy imports (Amaranth, cocotb) happen only inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "generate InTAR-style accelerators and report their simulated performance"
+KERNELS = ("mlp", "ffn")
+VARIANTS = ("sequential", "dataflow", "intar")
+BUDGET_FLAGS = (("lanes", "MAC lanes in total (default 16)"),
+                ("cores", "most compute cores a design may use (default 4)"),
+                ("buffer-bytes", "on-chip activation bytes: scratchpads, stream rings, partial sums (default 2560)"),
+                ("words-per-cycle", "off-chip bandwidth in int8 words per cycle per direction (default 4)"),
+                ("latency", "off-chip read latency in cycles (default 64)"))
+
+
+def _add_budget(p: argparse.ArgumentParser) -> None:
+    for flag, text in BUDGET_FLAGS:
+        p.add_argument(f"--{flag}", type=int, default=None, metavar="N", help=text)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``hw`` with its ``generate`` and ``report`` subcommands."""
+    p = subparsers.add_parser("hw", help=HELP, description=HELP + ".")
+    sub = p.add_subparsers(dest="hw_command", metavar="ACTION", parser_class=type(p))
+    g = sub.add_parser("generate", help="write the Verilog and schedule JSON of one design")
+    g.add_argument("--kernel", required=True, help=f"kernel ({', '.join(KERNELS)})")
+    g.add_argument("--variant", required=True, help=f"variant ({', '.join(VARIANTS)})")
+    g.add_argument("--size", action="append", default=[], metavar="KEY=N",
+                   help="override a kernel size, e.g. --size tokens=16 (repeatable)")
+    g.add_argument("--out", default="hw_out", metavar="DIR", help="output folder (default hw_out)")
+    _add_budget(g)
+    r = sub.add_parser("report", help="simulate kernel x variant designs and print their metrics")
+    r.add_argument("--kernel", action="append", default=None, help="kernel to report (repeatable; default all)")
+    r.add_argument("--variant", action="append", default=None, help="variant to report (repeatable; default all)")
+    r.add_argument("--size", action="append", default=[], metavar="KERNEL.KEY=N",
+                   help="override a kernel size, e.g. --size mlp.tokens=16 (repeatable)")
+    r.add_argument("--seeds", type=int, default=1, metavar="N", help="random inputs per design, all checked (default 1)")
+    r.add_argument("--no-cells", action="store_true", help="skip the Yosys cell counts")
+    r.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_budget(r)
+    p.set_defaults(handler=run, hw_parser=p)
+    return p
+
+
+def _budget(args: argparse.Namespace) -> dict[str, int]:
+    budget = {}
+    for flag, _ in BUDGET_FLAGS:
+        value = getattr(args, flag.replace("-", "_"))
+        if value is not None:
+            budget[flag.replace("-", "_")] = value
+    return budget
+
+
+def _sizes(items: list[str], *, scoped: bool) -> dict:
+    from hw.errors import HwError
+
+    sizes: dict = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            number = int(value)
+        except ValueError:
+            raise HwError(f"expected {'KERNEL.KEY' if scoped else 'KEY'}=N, not {item!r}", source="--size") from None
+        if scoped:
+            kernel, _, name = key.partition(".")
+            if not name:
+                raise HwError(f"expected KERNEL.KEY=N, not {item!r}", source="--size")
+            sizes.setdefault(kernel, {})[name] = number
+        else:
+            sizes[key] = number
+    return sizes
+
+
+def format_table(records: list[dict], speedups: dict) -> str:
+    """Fixed-width table of the report records plus the InTAR speedups."""
+    header = (f"{'kernel':<6} {'variant':<10} {'exact':<5} {'cycles':>8} {'est':>8} {'util':>5} {'rd_w':>7} "
+              f"{'rd_in':>6} {'rd_sp':>6} {'wr_sp':>6} {'wr_out':>6} {'stall':>7} {'reconf':>6} "
+              f"{'act_B':>6} {'wbuf_B':>6} {'cells':>7}  mapping")
+    lines = [header]
+    for r in records:
+        words = r["offchip_words"]
+        cells = r.get("resources", {}).get("cells", "-")
+        lines.append(
+            f"{r['kernel']:<6} {r['variant']:<10} {('yes' if r['bit_exact'] else 'NO'):<5} {r['cycles']:>8} "
+            f"{int(r['estimate_cycles'] or 0):>8} {r['mac_utilisation']:>5.2f} {words['read_weights']:>7} "
+            f"{words['read_inputs']:>6} {words['read_spills']:>6} {words['write_spills']:>6} "
+            f"{words['write_outputs']:>6} {r['stall_cycles']:>7} {r['reconfiguration_cycles']:>6} "
+            f"{r['activation_buffer_bytes']:>6} {r['weight_buffer_bytes']:>6} {cells:>7}  {r['mapping']}")
+    for kernel, row in speedups["per_kernel"].items():
+        lines.append(f"{kernel}: intar speedup " + ", ".join(f"{k} {v:.2f}x" for k, v in row.items()))
+    if speedups["geomean"]:
+        lines.append("geomean: " + ", ".join(f"{k} {v:.2f}x" for k, v in speedups["geomean"].items()))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch ``generate`` / ``report``."""
+    from hw import api
+
+    if args.hw_command == "generate":
+        result = api.generate(args.kernel, args.variant, sizes=_sizes(args.size, scoped=False),
+                              budget=_budget(args), out_dir=args.out)
+        print(f"wrote {result['verilog']} and {result['schedule']} ({result['mapping']}, "
+              f"estimated {int(result['estimate_cycles'])} cycles)")
+        return 0
+    if args.hw_command == "report":
+        records = api.report(args.kernel, args.variant, seeds=range(max(args.seeds, 1)),
+                             sizes=_sizes(args.size, scoped=True), budget=_budget(args), cells=not args.no_cells)
+        summary = api.speedups(records)
+        if args.json:
+            print(json.dumps({"designs": records, "speedups": summary}, indent=2, default=str))
+        else:
+            print(format_table(records, summary))
+        return 0 if all(r["bit_exact"] for r in records) else 1
+    args.hw_parser.print_help(sys.stdout)
+    return 0
