@@ -1,0 +1,14 @@
+"""The learned DeepSoCS scheduler (PyTorch): everything torch lives in this package, never in ``soc_emu``.
+
+Modules, from the engine outwards:
+
+* :mod:`agents.features`   observation features from a system view (numpy);
+* :mod:`agents.model`      the hierarchical graph network (torch) and :mod:`agents.inference` its numpy twin
+  for fast single decisions;
+* :mod:`agents.policy`     one decision (task, priority, PE) from a view; batching for learning;
+* :mod:`agents.scheduler`  ``deepsocs``, the registry's scheduler (loads :mod:`agents.checkpoint`);
+* :mod:`agents.expert`     the heuristic the agent imitates first;
+* :mod:`agents.env`        a gymnasium environment over the same engine;
+* :mod:`agents.rollout`, :mod:`agents.training`   episodes, rewards, imitation and REINFORCE;
+* :mod:`agents.evaluation` the scheduler comparison behind ``soc-emu compare``.
+"""

@@ -10,6 +10,8 @@ every scheduler the same arrivals (and the same noise and failure draws). Scenar
 ``unseen``
     A platform and/or workload the model was not trained on (``--unseen-platform``,
     ``--unseen-workload``), at its own rates (``--unseen-rates``), no noise.
+``unseen_mix``
+    The platform with a job mix the model was not trained on (``--unseen-mix``), at the main rates.
 
 Results: one row per (scenario, rate, scheduler) with means over seeds of the runs' mean and p95
 latency, a text table, ``compare.csv``, ``compare.json`` and ``compare.png`` (one panel per scenario).
@@ -31,7 +33,7 @@ from soc_emu.engine.options import FailureModel, RunOptions
 from soc_emu.errors import SocEmuError
 
 DEFAULT_SCHEDULERS = ("random", "met", "etf", "heft", "deepsocs")
-SCENARIOS = ("noise0", "noise0.1", "noise0.3", "failures", "unseen")
+SCENARIOS = ("noise0", "noise0.1", "noise0.3", "failures", "unseen", "unseen_mix")
 
 
 @dataclass
@@ -61,6 +63,7 @@ class CompareConfig:
     unseen_platform: str = "ds3"
     unseen_workload: str | None = None
     unseen_rates: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0)
+    unseen_mix: str = "wifi_rx:2,radar:1,temporal_mitigation:1"
     model_path: str | None = None
     workers: int = 1
 
@@ -78,6 +81,8 @@ class CompareConfig:
                 out.append(Scenario(name, self.platform, self.workload, self.rates, failures=FailureModel(mtbf, repair)))
             elif name == "unseen":
                 out.append(Scenario(name, self.unseen_platform, self.unseen_workload or self.workload, self.unseen_rates))
+            elif name == "unseen_mix":
+                out.append(Scenario(name, self.platform, self.unseen_mix, self.rates))
             else:
                 raise SocEmuError(f"unknown scenario {name!r} ({', '.join(SCENARIOS)} or noiseX)", source="--scenarios")
         return out

@@ -102,8 +102,8 @@ def type_index(pe_type: str) -> int:
 class PlatformTables:
     """Vectorised costs of one platform: per-kernel execution-time rows and link tables.
 
-    ``transfer_row(src, volume)`` gives the transfer time from PE ``src`` to every PE with the engine's
-    formula (``latency + volume / bandwidth``, 0 for no data).
+    A transfer of ``volume`` from PE ``i`` takes ``latency[i] + volume * inv_bandwidth[i]`` to every PE (the
+    engine's formula; 0 for no data).
     """
 
     def __init__(self, platform: Platform) -> None:
@@ -132,12 +132,6 @@ class PlatformTables:
             row = np.array([pe.exec_times_us.get(kernel, math.inf) for pe in self.platform.pes]) + self.launch
             self._exec[kernel] = row
         return row
-
-    def transfer_row(self, src: int, volume: float) -> np.ndarray:
-        """Transfer time of ``volume`` from PE ``src`` to every PE."""
-        if volume <= 0:
-            return np.zeros(self.num_pes)
-        return self.latency[src] + volume * self.inv_bandwidth[src]
 
     def mean_comm(self, volume: float) -> float:
         """Mean transfer cost of ``volume`` between distinct PEs (for upward ranks)."""
@@ -355,7 +349,7 @@ class Featurizer:
         ready_us = np.fromiter(chain(job.ready_us for job in jobs), dtype=np.float64, count=lay.total)[live_idx]
         raw = np.zeros((n, 5))  # wait time, running remaining, eft - now, exec on best, (unused)
         raw[:, 0] = np.where(is_ready | is_queued, now - np.nan_to_num(ready_us, nan=now), 0.0)
-        flags = np.zeros((n, 2))  # best PE idle, candidate
+        flags = np.zeros((n, 2))  # earliest-finish PE idle now, candidate
         offset = lay.offset
         for state in view.pes:
             for ref, finish in zip(state.running, state.expected_finish_us):
@@ -404,11 +398,12 @@ class Featurizer:
             ok = np.isfinite(best)
             raw[rows[ok], 2] = best[ok] - now
             raw[rows[ok], 3] = cost[ok, best_pe[ok]]
+            flags[rows[ok], 0] = idle[best_pe[ok]]
             for i in np.flatnonzero(ok & allowed.any(axis=1)):
                 choice = np.flatnonzero(allowed[i])
                 pe = int(choice[np.argmin(cost[i, choice])]) if choice.size > 1 else int(choice[0])
                 row = int(rows[i])
-                flags[row] = 1.0
+                flags[row, 1] = 1.0
                 cand_rows.append(row)
                 cand_pe.append(pe)
                 cand_finish.append(float(finish[i, pe]))

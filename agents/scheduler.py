@@ -14,10 +14,11 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from agents.checkpoint import load_checkpoint
+from agents.checkpoint import LoadedModel, load_checkpoint
 from agents.features import DecisionRule, Featurizer
-from agents.policy import Policy, Step
+from agents.policy import Policy
 from soc_emu.engine.view import Assignment, Binding, SystemView
+from soc_emu.errors import SocEmuError
 from soc_emu.model.platform import Platform
 from soc_emu.schedulers.base import Scheduler
 
@@ -34,8 +35,6 @@ class DeepSoCSScheduler(Scheduler):
     sample:
         Sample actions from the policy instead of taking the best one (uses the run's scheduler
         generator, so a seed still fixes the run).
-    record:
-        Keep every step taken in :attr:`steps` (training rollouts).
     """
 
     name: ClassVar[str] = "deepsocs"
@@ -49,12 +48,14 @@ class DeepSoCSScheduler(Scheduler):
         model_path: str | None = None,
         binding: Binding | str | None = None,
         sample: bool = False,
-        record: bool = False,
-        loaded=None,  # type: ignore[no-untyped-def]  # an already loaded model (training, tests)
+        loaded: LoadedModel | None = None,
     ) -> None:
         model = loaded if loaded is not None else load_checkpoint(model_path)
         if isinstance(binding, str):
-            binding = Binding(binding)
+            try:
+                binding = Binding(binding)
+            except ValueError:
+                raise SocEmuError(f"unknown binding {binding!r} (on_ready, late)", source="--binding") from None
         rule = model.rule
         if binding is not None and binding != rule.binding:
             rule = DecisionRule(binding, rule.slack, rule.pe_slack)
@@ -62,21 +63,14 @@ class DeepSoCSScheduler(Scheduler):
         self.model = model
         self.rule = rule
         self.sample = sample
-        self.record = record
-        self.steps: list[Step] = []
         self.policy: Policy | None = None
 
     def reset(self, platform: Platform, rng: np.random.Generator) -> None:
         super().reset(platform, rng)
         torch.set_num_threads(1)
         self.policy = Policy(self.model.net, Featurizer(platform, self.rule))
-        self.steps = []
 
     def decide(self, view: SystemView) -> list[Assignment]:
         assert self.policy is not None, "reset() must be called before decide()"
-        assignment, step = self.policy.decide(view, self.rng if self.sample else None)
-        if assignment is None:
-            return []
-        if self.record and step is not None:
-            self.steps.append(step)
-        return [assignment]
+        assignment, _ = self.policy.decide(view, self.rng if self.sample else None)
+        return [] if assignment is None else [assignment]

@@ -14,7 +14,10 @@ Phase 2, reinforcement learning (REINFORCE with Decima's input-dependent baselin
 
 Outputs in ``out_dir``: ``train_log.csv`` (one row per imitation round / RL iteration), ``checkpoint.pt``
 (latest, with the trainer state ``--resume`` needs) and ``best.pt`` (best evaluation). Checkpoints are
-written atomically. One seed fixes the whole run (episode seeds, policy sampling, weight init).
+written atomically. One seed fixes the whole run (episode seeds, policy sampling, weight init); the
+worker count does not change the result. ``--resume`` continues the RL phase exactly where the last
+checkpoint left it (same result as an uninterrupted run); a run interrupted during imitation keeps its
+finished rounds but rebuilds the labelled data set from new expert episodes.
 """
 
 from __future__ import annotations
@@ -65,16 +68,16 @@ class TrainConfig:
     platform: str = "hetero"
     workload: str = "ds3_mix"
     seed: int = 0
-    jobs_per_episode: int = 60
+    jobs_per_episode: int = 100
     rate_min: float = 20.0  #: curriculum: lowest arrival rate (jobs/ms)
     rate_max: float = 90.0  #: curriculum: highest arrival rate reached at the end
-    noise_max: float = 0.0  #: each training episode draws its execution-time noise uniformly in [0, noise_max]
+    noise_max: float = 0.3  #: each training episode draws its execution-time noise uniformly in [0, noise_max]
     expert_episodes: int = 12
     dagger_rounds: int = 3
     dagger_episodes: int = 6
     imitation_epochs: int = 4
     imitation_priority_weight: float = 1.0
-    rl_iterations: int = 150
+    rl_iterations: int = 300
     rollouts: int = 4
     workers: int = 2
     lr_imitation: float = 3e-3
@@ -83,10 +86,10 @@ class TrainConfig:
     entropy_end: float = 0.001
     sigma_start: float = 0.3
     sigma_end: float = 0.1
-    batch_steps: int = 1024
+    batch_steps: int = 512
     eval_every: int = 10
     eval_seeds: tuple[int, ...] = (90001, 90002)
-    eval_rates: tuple[float, ...] = (25.0, 70.0)
+    eval_rates: tuple[float, ...] = (25.0, 70.0, 90.0)
     eval_jobs: int = 100
     time_budget_s: float | None = None
     hidden: int = 32

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from hw.errors import HwError
-from hw.kernels import BUILDERS, build_kernel
+from hw.kernels import BUILDERS, KernelGraph, build_kernel
 from hw.kernels.golden import random_operands, run_kernel
 from hw.planner import VARIANTS, Budget, DesignPlan, plan_design
 
@@ -62,7 +62,8 @@ def schedule_json(design: DesignPlan) -> dict[str, Any]:
                    "program": [i.to_json() for i in c.program]} for c in design.cores],
         "streams": [asdict(s) for s in design.streams],
         "offchip_regions": [asdict(r) for r in design.regions],
-        "activation_buffer_bytes": design.buffer_bytes,
+        "activation_buffer_bytes": design.buffer_bytes,      # peak scratchpad + ring + partial-sum bytes
+        "peak_scratchpad_bytes": sum(c.spad_words for c in design.cores),
         "weight_buffer_bytes": design.wbuf_bytes,
     }
 
@@ -105,11 +106,13 @@ def resource_cells(design: DesignPlan) -> dict[str, int]:
     key = plan_key(design)
     total: dict[str, int] = {}
     for index, c in enumerate(design.cores):
-        def core_factory(plan_key: str, core: int, _c=c):
+        def core_factory(design_key: str, core: int, _c=c) -> GemmCore:
+            # the parameters only name the cache entry; the core is built from the plan
             return GemmCore(name=_c.name, lanes=_c.lanes, words_per_line=design.budget.words_per_cycle,
                             program=_c.program, spad_words=_c.spad_words, ring_words=_c.ring_words,
-                            psum_entries=_c.psum_entries, wbuf_entries=_c.wbuf_entries)
-        report = estimate_resources(core_factory, {"plan_key": key, "core": index})
+                            psum_entries=_c.psum_entries, wbuf_entries=_c.wbuf_entries,
+                            glu_frac_bits=_c.glu_frac_bits)
+        report = estimate_resources(core_factory, {"design_key": key, "core": index}, method="coarse")
         for name, value in (("cells", report.total_cells), ("flip_flop_bits", report.flip_flop_bits),
                             ("memory_bits", report.memory_bits), ("multipliers", report.multipliers)):
             total[name] = total.get(name, 0) + value
@@ -147,7 +150,8 @@ def evaluate(design: DesignPlan, *, seeds: Iterable[int] = (0,), extreme: bool =
             "read_spills": first.counters["rd_spill"], "write_spills": first.counters["wr_spill"],
             "write_outputs": first.counters["wr_outputs"],
         },
-        "activation_buffer_bytes": design.buffer_bytes,
+        "activation_buffer_bytes": design.buffer_bytes,      # peak scratchpad + ring + partial-sum bytes
+        "peak_scratchpad_bytes": sum(c.spad_words for c in design.cores),
         "weight_buffer_bytes": design.wbuf_bytes,
         "onchip_bytes": design.buffer_bytes + design.wbuf_bytes,
         "reconfiguration_cycles": sum(c["reconf"] for c in first.cores),
@@ -159,7 +163,7 @@ def evaluate(design: DesignPlan, *, seeds: Iterable[int] = (0,), extreme: bool =
     return record
 
 
-def kernel_graph(design: DesignPlan):
+def kernel_graph(design: DesignPlan) -> KernelGraph:
     """The task graph a design was planned for (sizes are recorded in its decisions)."""
     return build_kernel(design.kernel, dict(design.decisions.get("sizes", {})))
 

@@ -1,7 +1,7 @@
 """A minimal compiler wrapper (Verilator's ``OBJCACHE`` hook) that reuses Verilator's runtime objects.
 
-Every Verilator build compiles the same runtime sources (``verilated*.cpp`` and cocotb's
-``verilator.cpp``), which takes most of a small design's build time on 2 cores. Used as
+Every Verilator build compiles the same runtime sources (``verilated*.cpp``), which takes most of a
+small design's build time on 2 cores. Used as
 ``OBJCACHE=python -m hw.designs.objcache``-style prefix, this script compiles sources that live outside
 the build folder once per (command line, source file) and copies the cached object (and its ``.d``
 dependency file) afterwards. Design-specific sources are always compiled.
@@ -19,7 +19,9 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     sources = [a for a in argv if a.endswith(".cpp")]
-    if len(sources) != 1 or not os.path.isabs(sources[0]):
+    # Only Verilator's own runtime (verilated*.cpp) is design-independent; cocotb's verilator.cpp
+    # includes the design's model header and must be compiled for every design.
+    if len(sources) != 1 or not os.path.isabs(sources[0]) or not Path(sources[0]).name.startswith("verilated"):
         return subprocess.call(argv)
     source = Path(sources[0])
     output = Path(argv[argv.index("-o") + 1]) if "-o" in argv else Path(source.stem + ".o")

@@ -11,8 +11,8 @@ import sys
 HELP = "compare schedulers (random, MET, ETF, HEFT, DeepSoCS): latency vs arrival rate, table + plot"
 
 DESCRIPTION = """\
-Run every scheduler at every arrival rate and seed in each scenario (noise 0, 0.1, 0.3, PE failures, and
-an unseen platform/workload), then print a table of mean / p95 job latency (means over seeds) with
+Run every scheduler at every arrival rate and seed in each scenario (noise 0, 0.1, 0.3, PE failures, an
+unseen platform and an unseen job mix), then print a table of mean / p95 job latency (means over seeds) with
 DeepSoCS's change against HEFT, and write compare.csv, compare_runs.csv, compare.json, compare.md and
 compare.png into --out. Seeds default to 1001-1003, which training never uses."""
 
@@ -31,8 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--platform", default="hetero", metavar="NAME|FILE", help="platform (default: hetero)")
     p.add_argument("--workload", default="ds3_mix", metavar="NAME|FILE", help="workload (default: ds3_mix)")
     p.add_argument("--schedulers", default="random,met,etf,heft,deepsocs", metavar="NAME[,...]")
-    p.add_argument("--scenarios", default="noise0,noise0.1,noise0.3,failures,unseen", metavar="NAME[,...]",
-                   help="noiseX, failures, unseen (default: all five)")
+    p.add_argument("--scenarios", default="noise0,noise0.1,noise0.3,failures,unseen,unseen_mix", metavar="NAME[,...]",
+                   help="noiseX, failures, unseen, unseen_mix (default: all six)")
     p.add_argument("--rates", default="10,25,50,70,90", metavar="JOBS_PER_MS[,...]")
     p.add_argument("--seeds", default="1001,1002,1003", metavar="SEED[,...]")
     p.add_argument("--jobs", type=int, default=200, metavar="N", help="jobs per run (default 200)")
@@ -40,7 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="PE failures of the 'failures' scenario (default 20000,2000)")
     p.add_argument("--unseen-platform", default="ds3", metavar="NAME|FILE", help="platform of 'unseen' (default ds3)")
     p.add_argument("--unseen-workload", default=None, metavar="NAME|FILE", help="workload of 'unseen' (default: --workload)")
-    p.add_argument("--unseen-rates", default="5,10,20,30", metavar="JOBS_PER_MS[,...]")
+    p.add_argument("--unseen-rates", default="5,10,20,30", metavar="JOBS_PER_MS[,...]",
+                   help="arrival rates of 'unseen' (default 5,10,20,30: the ds3 SoC saturates sooner)")
+    p.add_argument("--unseen-mix", default="wifi_rx:2,radar:1,temporal_mitigation:1", metavar="APP[:W],...",
+                   help="job mix of 'unseen_mix' on --platform (default wifi_rx:2,radar:1,temporal_mitigation:1)")
     p.add_argument("--model", default=None, metavar="PATH", help="DeepSoCS checkpoint (default: the shipped one)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel run processes (default 1)")
     p.add_argument("--out", default="results/compare", metavar="DIR", help="output directory (default results/compare)")
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         unseen_platform=args.unseen_platform,
         unseen_workload=args.unseen_workload,
         unseen_rates=_numbers(args.unseen_rates, float, "--unseen-rates"),
+        unseen_mix=args.unseen_mix,
         model_path=args.model,
         workers=args.workers,
     )

@@ -84,17 +84,18 @@ def format_table(records: list[dict], speedups: dict) -> str:
     """Fixed-width table of the report records plus the InTAR speedups."""
     header = (f"{'kernel':<6} {'variant':<10} {'exact':<5} {'cycles':>8} {'est':>8} {'util':>5} {'rd_w':>7} "
               f"{'rd_in':>6} {'rd_sp':>6} {'wr_sp':>6} {'wr_out':>6} {'stall':>7} {'reconf':>6} "
-              f"{'act_B':>6} {'wbuf_B':>6} {'cells':>7}  mapping")
+              f"{'act_B':>6} {'wbuf_B':>6} {'cells':>6} {'mem_bits':>8}  mapping")
     lines = [header]
     for r in records:
         words = r["offchip_words"]
         cells = r.get("resources", {}).get("cells", "-")
+        mem_bits = r.get("resources", {}).get("memory_bits", "-")
         lines.append(
             f"{r['kernel']:<6} {r['variant']:<10} {('yes' if r['bit_exact'] else 'NO'):<5} {r['cycles']:>8} "
             f"{int(r['estimate_cycles'] or 0):>8} {r['mac_utilisation']:>5.2f} {words['read_weights']:>7} "
             f"{words['read_inputs']:>6} {words['read_spills']:>6} {words['write_spills']:>6} "
             f"{words['write_outputs']:>6} {r['stall_cycles']:>7} {r['reconfiguration_cycles']:>6} "
-            f"{r['activation_buffer_bytes']:>6} {r['weight_buffer_bytes']:>6} {cells:>7}  {r['mapping']}")
+            f"{r['activation_buffer_bytes']:>6} {r['weight_buffer_bytes']:>6} {cells:>6} {mem_bits:>8}  {r['mapping']}")
     for kernel, row in speedups["per_kernel"].items():
         lines.append(f"{kernel}: intar speedup " + ", ".join(f"{k} {v:.2f}x" for k, v in row.items()))
     if speedups["geomean"]:

@@ -72,6 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rate.add_argument("--interarrival", type=float, metavar="US", help="mean inter-arrival time (us)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     add_scenario_arguments(p)
+    p.add_argument("--model", metavar="PATH",
+                   help="checkpoint for a learned scheduler (deepsocs: default is the shipped model)")
     p.add_argument("--scheduler-option", action="append", default=[], metavar="KEY=VALUE",
                    help="keyword option for the scheduler (repeatable; VALUE read as JSON when it parses, "
                         "else as a string)")
@@ -154,12 +156,15 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
     extra: dict[str, Any] = {}
     if gantt_tasks is not None:
         extra["gantt_max_tasks"] = gantt_tasks
+    scheduler_options = parse_scheduler_options(getattr(args, "scheduler_option", []))
+    if getattr(args, "model", None):
+        scheduler_options["model_path"] = args.model
     defaults = RunConfig()
     return RunConfig(
         platform=args.platform or defaults.platform,
         workload=args.workload or defaults.workload,
         scheduler=args.scheduler,
-        scheduler_options=parse_scheduler_options(getattr(args, "scheduler_option", [])),
+        scheduler_options=scheduler_options,
         options=options,
         binding=Binding(args.binding) if args.binding else None,
         arrivals=ArrivalOverrides(rate_jobs_per_ms=args.rate, mean_interarrival_us=args.interarrival,

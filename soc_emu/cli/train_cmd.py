@@ -20,7 +20,7 @@ evaluation) into --out. The same --seed gives the same run."""
 EPILOG = """\
 examples:
   soc-emu train --out runs/deepsocs
-  soc-emu train --out runs/deepsocs --rl-iterations 300 --time-budget 50
+  soc-emu train --out runs/deepsocs --time-budget 40
   soc-emu train --out runs/deepsocs --resume
   cp runs/deepsocs/best.pt agents/checkpoints/deepsocs_hetero.pt   # ship it
 """
@@ -38,25 +38,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     ep = p.add_argument_group("episodes")
-    ep.add_argument("--jobs-per-episode", type=int, default=60, metavar="N")
+    ep.add_argument("--jobs-per-episode", type=int, default=100, metavar="N", help="jobs per training episode (default 100)")
     ep.add_argument("--rate-min", type=float, default=20.0, metavar="JOBS_PER_MS", help="curriculum start rate (default 20)")
     ep.add_argument("--rate-max", type=float, default=90.0, metavar="JOBS_PER_MS", help="curriculum top rate (default 90)")
-    ep.add_argument("--noise", type=float, default=0.0, metavar="MAX_RSD",
-                    help="each training episode draws its execution-time noise uniformly in [0, MAX_RSD] (default 0)")
+    ep.add_argument("--noise", type=float, default=0.3, metavar="MAX_RSD",
+                    help="each training episode draws its execution-time noise uniformly in [0, MAX_RSD] (default 0.3)")
     im = p.add_argument_group("imitation (phase 1)")
     im.add_argument("--expert-episodes", type=int, default=12, metavar="N")
     im.add_argument("--dagger-rounds", type=int, default=3, metavar="N")
     im.add_argument("--dagger-episodes", type=int, default=6, metavar="N")
     im.add_argument("--imitation-epochs", type=int, default=4, metavar="N")
     rl = p.add_argument_group("reinforcement learning (phase 2)")
-    rl.add_argument("--rl-iterations", type=int, default=150, metavar="N")
+    rl.add_argument("--rl-iterations", type=int, default=300, metavar="N")
     rl.add_argument("--rollouts", type=int, default=4, metavar="N", help="rollouts per iteration on one arrival sequence")
     rl.add_argument("--workers", type=int, default=2, metavar="N", help="rollout worker processes (default 2)")
     rl.add_argument("--lr", type=float, default=3e-4, help="RL learning rate (default 3e-4)")
     rl.add_argument("--entropy", type=float, nargs=2, default=(0.02, 0.001), metavar=("START", "END"),
                     help="entropy weight schedule (linear, default 0.02 -> 0.001)")
     rl.add_argument("--eval-every", type=int, default=10, metavar="N", help="greedy evaluation every N iterations")
-    rl.add_argument("--eval-rates", default="25,70", metavar="JOBS_PER_MS[,...]", help="evaluation rates (default 25,70)")
+    rl.add_argument("--eval-rates", default="25,70,90", metavar="JOBS_PER_MS[,...]", help="evaluation rates (default 25,70,90)")
     rl.add_argument("--eval-seeds", default="90001,90002", metavar="SEED[,...]", help="evaluation seeds (default 90001,90002)")
     rl.add_argument("--eval-jobs", type=int, default=100, metavar="N", help="jobs per evaluation episode (default 100)")
     rl.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",

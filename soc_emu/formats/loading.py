@@ -21,6 +21,7 @@ checks that every task can run somewhere (:func:`check_compatible`).
 from __future__ import annotations
 
 import os
+import posixpath
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -30,6 +31,7 @@ from soc_emu.errors import SocEmuError
 from soc_emu.model.compatibility import check_compatible
 from soc_emu.formats.ds3 import detect_ds3, read_ds3_job, read_ds3_soc
 from soc_emu.formats.toml_files import (
+    IncludeReader,
     parse_toml,
     platform_from_toml,
     suggest,
@@ -110,7 +112,29 @@ def _unknown(what: str, spec: str, known: list[str]) -> SocEmuError:
 # ----------------------------------------------------------------------------------------------
 # platforms
 # ----------------------------------------------------------------------------------------------
-def platform_from_text(text: str, label: str) -> Platform:
+def _builtin_include(kind: str) -> IncludeReader:
+    """Reads files that a built-in ``kind`` file refers to, relative to its folder under soc_emu/data."""
+
+    def read(ref: str) -> tuple[str, str]:
+        rel = posixpath.normpath(posixpath.join(kind, ref))
+        if rel.startswith("..") or posixpath.isabs(rel):
+            raise SocEmuError(f"{ref}: outside the built-in data", source=kind)
+        return _data_dir(posixpath.dirname(rel)).joinpath(posixpath.basename(rel)).read_text("utf-8"), ref
+
+    return read
+
+
+def _file_include(path: str) -> IncludeReader:
+    """Reads files that the file at ``path`` refers to, relative to its folder."""
+
+    def read(ref: str) -> tuple[str, str]:
+        full = os.path.join(os.path.dirname(path), ref)
+        return _read_file(full), full
+
+    return read
+
+
+def platform_from_text(text: str, label: str, read_include: IncludeReader | None = None) -> Platform:
     """A platform from file content: DS3 SoC text or our TOML (recognised by content)."""
     ds3 = detect_ds3(text)
     if ds3 == "soc":
@@ -122,15 +146,15 @@ def platform_from_text(text: str, label: str) -> Platform:
     if kind != "platform":
         what = f"a {kind} file" if kind else "not a platform file (no [[pe_group]] table)"
         raise SocEmuError(f"expected a platform, but this is {what}" if kind else what, source=label)
-    return platform_from_toml(data, label)
+    return platform_from_toml(data, label, read_include)
 
 
 def load_platform(spec: str) -> Platform:
     """A built-in platform by name, or a platform file (TOML or DS3) by path."""
     if _is_builtin_name(spec, "platforms"):
-        return platform_from_text(*_builtin_text("platforms", spec))
+        return platform_from_text(*_builtin_text("platforms", spec), _builtin_include("platforms"))
     if _looks_like_path(spec):
-        return platform_from_text(_read_file(spec), spec)
+        return platform_from_text(_read_file(spec), spec, _file_include(spec))
     raise _unknown("platform", spec, _builtin_names("platforms"))
 
 

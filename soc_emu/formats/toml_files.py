@@ -34,6 +34,20 @@ Platform file::
     reconfig_time_us = 0.0             # FPGA: loading a different kernel into a region
     [pe_group.exec_times_us]           # kernel -> nominal execution time (us); absent = unsupported
     fft = 114.0
+    # optional: more kernels from timings files (paths relative to this file), e.g. FPGA times that
+    # `soc-emu hw export-timings` derived from the generated accelerators' measured cycles
+    exec_times_files = ["../timings/intar_fpga.toml"]
+
+Timings file (what ``soc-emu hw export-timings`` writes)::
+
+    kind = "timings"
+    name = "intar_fpga"
+    description = "..."; sources = [...]
+    clock_mhz = 250.0                  # the clock the cycles were converted at (informative)
+    [exec_times_us]                    # kernel -> us, merged into the PE groups that list this file
+    dnn_mlp = 133.7
+    [cycles]                           # optional: the measured cycles behind each time (informative)
+    dnn_mlp = 33423
 
 Application file (one task graph)::
 
@@ -88,6 +102,9 @@ from soc_emu.model import (
 #: raises ``KeyError`` with the list of known names when the reference is unknown.
 AppResolver = Callable[[str], TaskGraph]
 
+#: Reads a file a platform refers to (a path relative to the platform file): returns (text, label).
+IncludeReader = Callable[[str], tuple[str, str]]
+
 
 def parse_toml(text: str, label: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error names the file and the line."""
@@ -137,8 +154,44 @@ def _common_header(f: Fields) -> tuple[str, str]:
 # ----------------------------------------------------------------------------------------------
 # platform
 # ----------------------------------------------------------------------------------------------
-def platform_from_toml(data: Mapping[str, Any], label: str) -> Platform:
-    """Build a :class:`Platform` from a parsed platform file."""
+def timings_from_toml(data: Mapping[str, Any], label: str) -> dict[str, float]:
+    """The ``kernel -> us`` table of a parsed timings file."""
+    f = Fields(data, label)
+    _common_header(f)
+    _check_kind(f, "timings")
+    f.number("clock_mhz", 0.0)
+    table = f.sub("exec_times_us")
+    assert table is not None
+    times = {kernel: check_number(value, table.where(kernel)) for kernel, value in table.items()}
+    if not times:
+        raise f.error("exec_times_us", "a timings file must give at least one kernel")
+    cycles = f.sub("cycles", {})
+    if cycles is not None:
+        for kernel, value in cycles.items():
+            check_number(value, cycles.where(kernel))
+    f.finish()
+    return times
+
+
+def _included_times(g: Fields, read_include: IncludeReader | None) -> dict[str, float]:
+    """Kernel times from a PE group's ``exec_times_files``."""
+    refs = g.array("exec_times_files", [])
+    times: dict[str, float] = {}
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, str):
+            raise g.error(f"exec_times_files[{i}]", "expected a path string")
+        if read_include is None:
+            raise g.error(f"exec_times_files[{i}]", "this platform was not read from a file: nothing to include")
+        text, label = read_include(ref)
+        for kernel, value in timings_from_toml(parse_toml(text, label), label).items():
+            if kernel in times:
+                raise SocEmuError(f"kernel {kernel!r} is given by two timings files", source=label)
+            times[kernel] = value
+    return times
+
+
+def platform_from_toml(data: Mapping[str, Any], label: str, read_include: IncludeReader | None = None) -> Platform:
+    """Build a :class:`Platform` from a parsed platform file (``read_include`` reads timings files)."""
     f = Fields(data, label)
     name, description = _common_header(f)
     f.string("volume_unit", "bytes")
@@ -176,11 +229,17 @@ def platform_from_toml(data: Mapping[str, Any], label: str) -> Platform:
         idle = g.number("idle_power_w", 0.0)
         launch = g.number("launch_overhead_us", 0.0)
         reconfig = g.number("reconfig_time_us", 0.0)
-        table = g.sub("exec_times_us")
-        assert table is not None
+        table = g.sub("exec_times_us", {} if "exec_times_files" in g.table else None)
         times: dict[str, float] = {}
-        for kernel, value in table.items():
-            times[kernel] = check_number(value, table.where(kernel))
+        if table:
+            for kernel, value in table.items():
+                times[kernel] = check_number(value, table.where(kernel))
+        if table is None:
+            raise g.error("exec_times_us", "missing required field (or give exec_times_files)")
+        for kernel, value in _included_times(g, read_include).items():
+            if kernel in times:
+                raise g.error(f"exec_times_us.{kernel}", "also given by an exec_times_files entry")
+            times[kernel] = value
         if not times:
             raise g.error("exec_times_us", "a PE group must run at least one kernel")
         g.finish()

@@ -62,6 +62,7 @@ def test_schedule_changes_with_sizes():
     assert plan("mlp", "sequential").decisions["spilled"] == ["fc2"]
 
 
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_pruned_datapaths_follow_the_program():
     from hw.core.gemm_core import GemmCore
 
