@@ -1,6 +1,7 @@
 """``soc-emu hw``: generate InTAR-style accelerators (Verilog + schedule) and report simulated metrics.
 
-``soc-emu hw generate --kernel mlp --variant intar --out DIR`` writes ``DIR/mlp_intar.v`` and
+``soc-emu hw export-timings --out FILE`` writes the measured times as an emulator timings file (the
+co-design link: a platform's FPGA reads them). ``soc-emu hw generate --kernel mlp --variant intar --out DIR`` writes ``DIR/mlp_intar.v`` and
 ``DIR/mlp_intar_schedule.json``. ``soc-emu hw report [--kernel K ...] [--variant V ...] [--json]``
 simulates the designs under Verilator, checks them bit-exact against the golden models and prints a
 table (or one JSON object). Heavy imports (Amaranth, cocotb) happen only inside :func:`run`.
@@ -47,6 +48,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     r.add_argument("--no-cells", action="store_true", help="skip the Yosys cell counts")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _add_budget(r)
+    e = sub.add_parser("export-timings",
+                       help="simulate designs and write their measured times as an emulator timings file")
+    e.add_argument("--kernel", action="append", default=None, help="kernel to export (repeatable; default all)")
+    e.add_argument("--variant", default="intar", help="which variant's cycles to export (default intar)")
+    e.add_argument("--clock-mhz", type=float, default=250.0, metavar="MHZ",
+                   help="clock frequency that turns cycles into microseconds (default 250)")
+    e.add_argument("--name", default="intar_fpga", help="name recorded in the file (default intar_fpga)")
+    e.add_argument("--out", required=True, metavar="FILE", help="timings file to write (TOML)")
+    _add_budget(e)
     p.set_defaults(handler=run, hw_parser=p)
     return p
 
@@ -106,6 +116,7 @@ def format_table(records: list[dict], speedups: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``generate`` / ``report``."""
     from hw import api
+    from hw.errors import HwError
 
     if args.hw_command == "generate":
         result = api.generate(args.kernel, args.variant, sizes=_sizes(args.size, scoped=False),
@@ -122,5 +133,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_table(records, summary))
         return 0 if all(r["bit_exact"] for r in records) else 1
+    if args.hw_command == "export-timings":
+        from hw.export import timings_toml
+
+        if not args.clock_mhz > 0:
+            raise HwError(f"must be > 0, got {args.clock_mhz}", source="--clock-mhz")
+        records = api.report(args.kernel, [args.variant], budget=_budget(args), cells=False)
+        command = "soc-emu " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
+        text = timings_toml(records, clock_mhz=args.clock_mhz, name=args.name, command=command)
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {args.out}: " + ", ".join(f"{r['kernel']} {r['cycles']} cycles" for r in records))
+        return 0
     args.hw_parser.print_help(sys.stdout)
     return 0

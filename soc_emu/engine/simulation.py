@@ -210,7 +210,7 @@ class Simulation:
                 running=[],
                 queue=[],
                 expected_finish_us=[],
-                loaded_kernel=[None] * pe.capacity,
+                loaded_kernel=pe.initial_kernels(),
             )
             s.qkeys = []
             s.queue_inputs_us = []
@@ -806,7 +806,7 @@ class Simulation:
         ps.qkeys.clear()
         ps.queue_inputs_us.clear()
         ps.queued_work_us = 0.0
-        ps.loaded_kernel[:] = [None] * ps.pe.capacity
+        ps.loaded_kernel[:] = ps.pe.initial_kernels()
         self._ready.extend(returned)
         self._want = True
         if self._trigger is None:

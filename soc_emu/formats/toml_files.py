@@ -32,6 +32,7 @@ Platform file::
     idle_power_w = 0.05                # per idle slot
     launch_overhead_us = 0.0           # added to every task start (GPU kernel launch)
     reconfig_time_us = 0.0             # FPGA: loading a different kernel into a region
+    preloaded_kernels = ["fft"]        # FPGA: kernels in the first regions at start (boot image)
     [pe_group.exec_times_us]           # kernel -> nominal execution time (us); absent = unsupported
     fft = 114.0
     # optional: more kernels from timings files (paths relative to this file), e.g. FPGA times that
@@ -229,6 +230,10 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
         idle = g.number("idle_power_w", 0.0)
         launch = g.number("launch_overhead_us", 0.0)
         reconfig = g.number("reconfig_time_us", 0.0)
+        preloaded = g.array("preloaded_kernels", [])
+        for i, kernel in enumerate(preloaded):
+            if not isinstance(kernel, str):
+                raise g.error(f"preloaded_kernels[{i}]", "expected a kernel name")
         table = g.sub("exec_times_us", {} if "exec_times_files" in g.table else None)
         times: dict[str, float] = {}
         if table:
@@ -257,6 +262,7 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
                     idle_power_w=idle,
                     launch_overhead_us=launch,
                     reconfig_time_us=reconfig,
+                    preloaded_kernels=tuple(preloaded),
                 )
             )
 

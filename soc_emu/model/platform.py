@@ -51,6 +51,9 @@ class ProcessingElement:
         Fixed cost added to every task start (GPU kernel launch).
     reconfig_time_us:
         FPGA: time to load a different kernel into a slot (region). 0 means no reconfiguration model.
+    preloaded_kernels:
+        FPGA: kernels configured in the first slots when the run starts (the boot image) and again after a
+        repair; the remaining slots start empty, and an empty slot pays ``reconfig_time_us`` too.
     """
 
     index: int
@@ -63,6 +66,11 @@ class ProcessingElement:
     idle_power_w: float = 0.0
     launch_overhead_us: float = 0.0
     reconfig_time_us: float = 0.0
+    preloaded_kernels: tuple[str, ...] = ()
+
+    def initial_kernels(self) -> list[str | None]:
+        """Per slot, the kernel configured at start (``None``: empty)."""
+        return [*self.preloaded_kernels, *([None] * (self.capacity - len(self.preloaded_kernels)))]
 
     def supports(self, kernel: str) -> bool:
         """Whether this PE can run ``kernel`` at all."""
@@ -145,6 +153,13 @@ class Platform:
             names.add(pe.name)
             if pe.capacity < 1:
                 raise SocEmuError(f"capacity must be >= 1, got {pe.capacity}", source=f"{where}: {pe.name}.capacity")
+            if len(pe.preloaded_kernels) > pe.capacity:
+                raise SocEmuError(f"{len(pe.preloaded_kernels)} preloaded kernels for {pe.capacity} slots",
+                                  source=f"{where}: {pe.name}.preloaded_kernels")
+            for kernel in pe.preloaded_kernels:
+                if kernel not in pe.exec_times_us:
+                    raise SocEmuError(f"preloaded kernel {kernel!r} is not one this PE runs",
+                                      source=f"{where}: {pe.name}.preloaded_kernels")
             for kernel, t in pe.exec_times_us.items():
                 if not (t >= 0 and math.isfinite(t)):
                     raise SocEmuError(

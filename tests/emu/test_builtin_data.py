@@ -23,15 +23,16 @@ DS3_APPS = ("wifi_tx", "wifi_rx", "radar", "sc_tx", "sc_rx", "temporal_mitigatio
 
 
 def test_builtin_lists():
-    assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero"}
-    assert {"ds3_mix", "ds3_capped", "topcuoglu", *DS3_APPS} <= set(builtin_workloads())
+    assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero", "fpga_soc"}
+    assert {"ds3_mix", "ds3_capped", "edge_ai_mix", "topcuoglu", "dnn_kws", *DS3_APPS} <= set(builtin_workloads())
     assert all(builtin_platforms().values()) and all(builtin_workloads().values())
     assert DEFAULT_PLATFORM == "hetero" and DEFAULT_WORKLOAD == "ds3_mix"
 
 
 @pytest.mark.parametrize(
     ("platform", "runnable"),
-    [("topcuoglu", {"topcuoglu"}), ("ds3", {"ds3_mix", "ds3_capped", *DS3_APPS}), ("hetero", {"ds3_mix", "ds3_capped", *DS3_APPS})],
+    [("topcuoglu", {"topcuoglu"}), ("ds3", {"ds3_mix", "ds3_capped", *DS3_APPS}),
+     ("hetero", {"ds3_mix", "ds3_capped", "edge_ai_mix", "dnn_kws", *DS3_APPS}), ("fpga_soc", {"dnn_kws"})],
 )
 def test_every_builtin_workload_loads_and_runs_where_expected(platform, runnable):
     p = load_platform(platform)
@@ -46,7 +47,8 @@ def test_every_builtin_workload_loads_and_runs_where_expected(platform, runnable
 
 @pytest.mark.parametrize(
     ("app", "tasks"),
-    [("wifi_tx", 27), ("wifi_rx", 34), ("radar", 7), ("sc_tx", 8), ("sc_rx", 8), ("temporal_mitigation", 10), ("topcuoglu", 10)],
+    [("wifi_tx", 27), ("wifi_rx", 34), ("radar", 7), ("sc_tx", 8), ("sc_rx", 8), ("temporal_mitigation", 10), ("topcuoglu", 10),
+     ("dnn_kws", 4)],
 )
 def test_task_counts(app, tasks):
     (graph,) = load_workload(app).mix.graphs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -169,3 +170,23 @@ def test_zero_time_tasks_and_empty_stop_are_handled(make_pe, make_platform, make
     rec = run_fixed(platform, graph, {t: 0 for t in range(3)}, make_workload, recorder, fixed_scheduler)
     assert rec.makespan() == 0.0 and len(rec.completed()) == 3
     assert math.isclose(rec.end_us, 0.0)
+
+
+def test_preloaded_fpga_regions_skip_the_first_reconfiguration(hetero_platform, make_graph, make_workload, recorder, fixed_scheduler):
+    # Same chain as above, but the boot image holds vit in slot 0: only fft pays a reconfiguration.
+    fpga = dataclasses.replace(hetero_platform.pes[3], preloaded_kernels=("vit",))
+    platform = dataclasses.replace(hetero_platform, pes=(*hetero_platform.pes[:3], fpga))
+    graph = make_graph(["fft", "vit", "vit", "fft"], [(0, 1, 0.0), (1, 2, 0.0), (2, 3, 0.0)])
+    rec = run_fixed(platform, graph, {t: 3 for t in range(4)}, make_workload, recorder, fixed_scheduler)
+    ordered = sorted(rec.tasks, key=lambda r: r.start_us)
+    assert [r.overhead_us for r in ordered] == [5.0, 0.0, 0.0, 0.0]
+    assert [r.slot for r in ordered] == [1, 0, 0, 1]
+    assert rec.makespan() == 10.0 + 6.0 + 6.0 + 5.0
+
+
+def test_preloaded_kernel_must_fit_and_be_supported(hetero_platform) -> None:
+    fpga = hetero_platform.pes[3]
+    for preload, message in ((("fft", "vit", "fft"), "3 preloaded kernels for 2 slots"),
+                             (("mm",), "preloaded kernel 'mm' is not one this PE runs")):
+        with pytest.raises(SocEmuError, match=message):
+            dataclasses.replace(hetero_platform, pes=(*hetero_platform.pes[:3], dataclasses.replace(fpga, preloaded_kernels=preload)))
