@@ -80,6 +80,7 @@ def save_checkpoint(
             torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary data file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -96,7 +97,7 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise SocEmuError(f"not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})", source=where) from None
+        raise SocEmuError(f"not a readable checkpoint (torch.load failed: {type(exc).__name__})", source=where) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SocEmuError(f"not a DeepSoCS checkpoint (expected format {FORMAT!r})", source=where)
     if payload.get("version") != VERSION:

@@ -34,7 +34,8 @@ Overheads
 
 Failures
     A failed PE kills its running tasks (reported with ``completed=False``), returns them and its queued
-    tasks to READY (unassigned), forgets its loaded kernels and takes no assignment until repaired.
+    tasks to READY (unassigned), resets its regions to the boot image (``preloaded_kernels``) and takes
+    no assignment until repaired.
 
 Stopping
     ``num_jobs``: the run ends when all generated jobs left the system. ``duration_us``: the run ends at
