@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from soc_emu.cli.arguments import number_list
+
 HELP = "compare schedulers (random, MET, ETF, HEFT, DeepSoCS): latency vs arrival rate, table + plot"
 
 DESCRIPTION = """\
@@ -52,26 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _numbers(text: str, kind: type, flag: str) -> tuple:  # type: ignore[type-arg]
-    from soc_emu.errors import SocEmuError
-
-    try:
-        values = tuple(kind(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise SocEmuError(f"expected comma-separated numbers, got {text!r}", source=flag) from None
-    if not values:
-        raise SocEmuError("needs at least one value", source=flag)
-    if kind is float and any(not v > 0 for v in values):
-        raise SocEmuError(f"values must be > 0, got {text!r}", source=flag)
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the comparison, print the table and the verdict, write the files."""
     from agents import evaluation as ev
     from soc_emu.errors import SocEmuError
 
-    failures = _numbers(args.failures, float, "--failures")
+    failures = number_list(args.failures, float, "--failures", positive=True)
     if len(failures) != 2:
         raise SocEmuError("expected MTBF_US,REPAIR_US", source="--failures")
     if args.workers < 1:
@@ -81,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
         workload=args.workload,
         schedulers=tuple(s.strip() for s in args.schedulers.split(",") if s.strip()),
         scenarios=tuple(s.strip() for s in args.scenarios.split(",") if s.strip()),
-        rates=_numbers(args.rates, float, "--rates"),
-        seeds=_numbers(args.seeds, int, "--seeds"),
+        rates=number_list(args.rates, float, "--rates", positive=True),
+        seeds=number_list(args.seeds, int, "--seeds"),
         jobs=args.jobs,
         failures=(failures[0], failures[1]),
         unseen_platform=args.unseen_platform,
         unseen_workload=args.unseen_workload,
-        unseen_rates=_numbers(args.unseen_rates, float, "--unseen-rates"),
+        unseen_rates=number_list(args.unseen_rates, float, "--unseen-rates", positive=True),
         unseen_mix=args.unseen_mix,
         model_path=args.model,
         workers=args.workers,

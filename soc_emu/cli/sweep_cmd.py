@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from soc_emu.cli.arguments import number_list
 from soc_emu.errors import SocEmuError
 
 HELP = "run a scenario under several schedulers / rates / seeds and tabulate the metrics"
@@ -54,18 +55,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _list(text: str | None, kind: type, flag: str) -> list[Any]:
-    if text is None:
-        return [None]
-    try:
-        values = [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SocEmuError(f"expected a comma-separated list of {kind.__name__} values, got {text!r}", source=flag) from None
-    if not values:
-        raise SocEmuError("the list is empty", source=flag)
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     """Execute every combination and print the table (or JSON)."""
     from soc_emu.cli.run_cmd import config_from_args
@@ -74,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     schedulers = [s.strip() for s in args.schedulers.split(",") if s.strip()]
     if not schedulers:
         raise SocEmuError("name at least one scheduler", source="--schedulers")
-    rates = _list(args.rates, float, "--rates")
-    seeds = _list(args.seeds, int, "--seeds")
+    rates = [None] if args.rates is None else list(number_list(args.rates, float, "--rates"))
+    seeds = [None] if args.seeds is None else list(number_list(args.seeds, int, "--seeds"))
     argv = getattr(args, "argv", None)
     rows: list[dict[str, Any]] = []
     for rate, seed, scheduler in itertools.product(rates, seeds, schedulers):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from soc_emu.cli.arguments import number_list
+
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
 DESCRIPTION = """\
@@ -70,18 +72,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _numbers(text: str, kind: type, flag: str) -> tuple:  # type: ignore[type-arg]
-    from soc_emu.errors import SocEmuError
-
-    try:
-        values = tuple(kind(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise SocEmuError(f"expected comma-separated numbers, got {text!r}", source=flag) from None
-    if not values or (kind is float and any(not v > 0 for v in values)):
-        raise SocEmuError(f"expected one or more numbers > 0, got {text!r}", source=flag)
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results are."""
     from agents.training import TrainConfig, Trainer
@@ -114,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
         entropy_start=args.entropy[0],
         entropy_end=args.entropy[1],
         eval_every=args.eval_every,
-        eval_rates=_numbers(args.eval_rates, float, "--eval-rates"),
-        eval_seeds=_numbers(args.eval_seeds, int, "--eval-seeds"),
+        eval_rates=number_list(args.eval_rates, float, "--eval-rates", positive=True),
+        eval_seeds=number_list(args.eval_seeds, int, "--eval-seeds"),
         eval_jobs=args.eval_jobs,
         time_budget_s=args.time_budget * 60.0 if args.time_budget is not None else None,
         hidden=args.hidden,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from soc_emu.cli import available_subcommands, build_parser, main
+from soc_emu.errors import SocEmuError
 
 REPO = Path(__file__).resolve().parents[2]
 JSON_KEYS = {"jobs_completed", "tasks_completed", "mean_latency_us", "p95_latency_us", "makespan_us",
@@ -173,3 +174,14 @@ def test_sweep_tabulates_every_combination(tmp_path, capsys) -> None:
     assert len(table.read_text().strip().splitlines()) == 1 + 4
     rc, out, err = run_cli(capsys, "sweep", "--seeds", "1,two")
     assert rc == 2 and "--seeds" in err and out == ""
+
+
+def test_number_lists_of_sweep_compare_and_train_share_one_parser() -> None:
+    from soc_emu.cli.arguments import number_list
+
+    assert number_list("10, 25,", float, "--rates", positive=True) == (10.0, 25.0)
+    assert number_list("0,1", int, "--seeds") == (0, 1)
+    for text, positive, message in (("1,x", False, "expected comma-separated numbers"), (",", False, "needs at least one value"),
+                                    ("5,0", True, "values must be > 0")):
+        with pytest.raises(SocEmuError, match=f"--rates: {message}"):
+            number_list(text, float, "--rates", positive=positive)
