@@ -732,13 +732,7 @@ class Simulation:
         job.tasks_done += 1
         self.tasks_completed += 1
         if self._on_task:
-            t = graph.tasks[task]
-            rec = TaskRecord(
-                job.job_id, graph.name, task, t.name, t.kernel, ps.pe.index, ps.pe.name, slot,
-                job.ready_us[task], ps.slot_start[slot], now, ps.slot_overhead[slot], True,
-            )
-            for hook in self._on_task:
-                hook(rec)
+            self._emit_task(job, task, ps, slot, now, True)
         succs = graph.succs[task]
         if succs:
             remaining = job.remaining_preds
@@ -763,6 +757,16 @@ class Simulation:
 
     # ------------------------------------------------------------------ failures
 
+    def _emit_task(self, job: JobState, task: int, ps: _PE, slot: int, now: float, completed: bool) -> None:
+        """Report the execution of ``task`` that held ``slot`` until ``now`` to the observers."""
+        t = job.graph.tasks[task]
+        rec = TaskRecord(
+            job.job_id, job.graph.name, task, t.name, t.kernel, ps.pe.index, ps.pe.name, slot,
+            job.ready_us[task], ps.slot_start[slot], now, ps.slot_overhead[slot], completed,
+        )
+        for hook in self._on_task:
+            hook(rec)
+
     def _schedule_failure(self, ps: _PE) -> None:
         assert ps.fail_rng is not None and self._failures is not None
         ev = Timeout(self.env, float(ps.fail_rng.exponential(self._failures.mtbf_us)), ps)
@@ -783,14 +787,7 @@ class Simulation:
             if job.status[task] == _RUNNING:
                 self.tasks_killed += 1
                 if self._on_task:
-                    graph = job.graph
-                    t = graph.tasks[task]
-                    rec = TaskRecord(
-                        job.job_id, graph.name, task, t.name, t.kernel, ps.pe.index, ps.pe.name, slot,
-                        job.ready_us[task], ps.slot_start[slot], now, ps.slot_overhead[slot], False,
-                    )
-                    for hook in self._on_task:
-                        hook(rec)
+                    self._emit_task(job, task, ps, slot, now, False)
             job.start_us[task] = _NAN
             ps.slot_ref[slot] = None
             ps.slot_token[slot] = -1
