@@ -94,9 +94,16 @@ class GemmCore(wiring.Component):
                           f"({words_per_line})", source=f"core {name}: lanes")
         _log2(wbuf_entries, f"core {name}: weight buffer entries")
         for instr in self.program:
-            if instr.k_bound > wbuf_entries:
-                raise HwError(f"task {instr.task}: K={instr.k_bound} exceeds the weight buffer "
+            resident = instr.k_bound * (instr.n_tiles if instr.conv else 1)
+            if resident > wbuf_entries:
+                raise HwError(f"task {instr.task}: {resident} weight entries exceed the weight buffer "
                               f"({wbuf_entries} entries)", source=f"core {name}")
+            if instr.x_src == XSource.LINEBUF and not instr.conv:
+                raise HwError(f"task {instr.task}: only convolutions read through the line buffer",
+                              source=f"core {name}")
+            if instr.conv and (instr.acc_init or instr.acc_out or instr.glu or instr.x_src == XSource.OFFCHIP):
+                raise HwError(f"task {instr.task}: a convolution reads the scratchpad, the ring or a line "
+                              "buffer and writes requantised results", source=f"core {name}")
         self.spad_words = spad_words
         self.ring_words = ring_words
         self.psum_entries = psum_entries
@@ -104,9 +111,15 @@ class GemmCore(wiring.Component):
         self.seed = seed
         srcs = {i.x_src for i in self.program}
         dsts = {i.dst for i in self.program}
+        if XSource.OFFCHIP in srcs and XSource.LINEBUF in srcs:
+            raise HwError("a program cannot both stream X from off-chip to the MAC array and into the "
+                          "line buffer", source=f"core {name}")
         self.uses_spad_x = XSource.SPAD in srcs
-        self.uses_ring = XSource.RING in srcs
-        self.uses_offchip_x = XSource.OFFCHIP in srcs
+        self.uses_stream_in = XSource.RING in srcs
+        self.uses_linebuf = XSource.LINEBUF in srcs
+        self.uses_ring = self.uses_stream_in or self.uses_linebuf
+        self.uses_offchip_x = XSource.OFFCHIP in srcs or self.uses_linebuf   # has an X loader
+        self.uses_conv = any(i.conv for i in self.program)
         self.uses_spad_y = Dest.SPAD in dsts
         self.uses_stream_y = Dest.STREAM in dsts
         self.uses_offchip_y = Dest.OFFCHIP in dsts
@@ -133,7 +146,7 @@ class GemmCore(wiring.Component):
             sig["rd_x"] = Out(read_client_signature(line_bits))
         if self.uses_offchip_y:
             sig["wr"] = Out(write_client_signature(line_bits))
-        if self.uses_ring:
+        if self.uses_stream_in:
             sig["s_in"] = In(stream.Signature(8))
         if self.uses_stream_y:
             sig["s_out"] = Out(stream.Signature(8))
@@ -219,6 +232,9 @@ class GemmCore(wiring.Component):
             return (mac_i >= index) & writer_idle & epi_quiet
 
         # ---------------- scratchpad / ring / X reader ----------------
+        ox_valid = Signal()       # the off-chip X loader's element stream (see below)
+        ox_data = Signal(8)
+        ox_pop = Signal()
         xfifo = None
         if self.uses_spad_x or self.uses_ring:
             m.submodules.xfifo = xfifo = fifo.SyncFIFO(width=8, depth=4)
@@ -234,12 +250,22 @@ class GemmCore(wiring.Component):
             ring_w = ring.write_port()
             ring_r = ring.read_port()
             received = Signal(CNT_BITS)
-            rx_stall = random_stall(m, seed=self.seed * 7 + 3, enable=self.stress, name="rx")
-            m.d.comb += self.s_in.ready.eq((received - ring_consumed < R) & ~rx_stall)
-            with m.If(self.s_in.valid & self.s_in.ready):
-                m.d.comb += [ring_w.en.eq(1), ring_w.addr.eq(received[:_log2(R, 'ring')] if R > 1 else 0),
-                             ring_w.data.eq(self.s_in.payload)]
-                m.d.sync += received.eq(received + 1)
+            ring_room = Signal()
+            m.d.comb += ring_room.eq(received - ring_consumed < R)
+            m.d.comb += ring_w.addr.eq(received[:_log2(R, 'ring')] if R > 1 else 0)
+            fill = Signal()
+            if self.uses_linebuf:
+                # the X loader's elements go into the ring (line buffer), one per cycle
+                m.d.comb += fill.eq(ox_valid & ring_room)
+                with m.If(fill):
+                    m.d.comb += [ring_w.en.eq(1), ring_w.data.eq(ox_data), ox_pop.eq(1)]
+                    m.d.sync += received.eq(received + 1)
+            if self.uses_stream_in:
+                rx_stall = random_stall(m, seed=self.seed * 7 + 3, enable=self.stress, name="rx")
+                m.d.comb += self.s_in.ready.eq(ring_room & ~rx_stall & ~fill)
+                with m.If(self.s_in.valid & self.s_in.ready):
+                    m.d.comb += [ring_w.en.eq(1), ring_w.data.eq(self.s_in.payload)]
+                    m.d.sync += received.eq(received + 1)
 
         if xfifo is not None:
             xf_i = Signal(range(n_instr + 1))
@@ -252,6 +278,7 @@ class GemmCore(wiring.Component):
             xf_koff = Signal(ADDR_BITS)
             pending = Signal()
             pending_ring = Signal()
+            pending_zero = Signal()
             index = Signal(ADDR_BITS)
             m.d.comb += index.eq(xf_row + xf_koff + xf_klo)
             room = Signal()
@@ -259,16 +286,23 @@ class GemmCore(wiring.Component):
             m.d.sync += pending.eq(0)
             spad_data = spad_r.data if self.uses_spad_x else Const(0, 8)
             ring_data = ring_r.data if self.uses_ring else Const(0, 8)
-            m.d.comb += [xfifo.w_en.eq(pending), xfifo.w_data.eq(Mux(pending_ring, ring_data, spad_data))]
+            m.d.comb += [xfifo.w_en.eq(pending),
+                         xfifo.w_data.eq(Mux(pending_zero, 0, Mux(pending_ring, ring_data, spad_data)))]
             with m.FSM(name="xread"):
                 with m.State("NEXT"):
                     with m.If(running & (xf_i < n_instr)):
-                        with m.If((xf.x_src != XSource.SPAD) & (xf.x_src != XSource.RING)):
+                        with m.If(xf.x_src == XSource.OFFCHIP):
                             m.d.sync += xf_i.eq(xf_i + 1)
                         with m.Elif(~xf.x_dep | deps_ok(xf_i)):
                             m.d.sync += [xf_nt.eq(0), xf_m.eq(0), xf_k.eq(0), xf_row.eq(xf.x_base),
                                          xf_klo.eq(0), xf_koff.eq(0)]
-                            m.next = "RUN"
+                            if self.uses_conv:
+                                with m.If(xf.conv):
+                                    m.next = "CONV"
+                                with m.Else():
+                                    m.next = "RUN"
+                            else:
+                                m.next = "RUN"
                 with m.State("RUN"):
                     is_ring = xf.x_src == XSource.RING
                     avail = Signal()
@@ -277,7 +311,7 @@ class GemmCore(wiring.Component):
                     else:
                         m.d.comb += avail.eq(1)
                     with m.If(room & avail):
-                        m.d.sync += [pending.eq(1), pending_ring.eq(is_ring)]
+                        m.d.sync += [pending.eq(1), pending_ring.eq(is_ring), pending_zero.eq(0)]
                         if self.uses_spad_x:
                             m.d.comb += spad_r.addr.eq(index)
                         if self.uses_ring:
@@ -296,11 +330,13 @@ class GemmCore(wiring.Component):
                                     with m.If(is_ring):
                                         m.d.sync += ring_consumed.eq(xf.x_end)
                                     m.next = "NEXT"
+                if self.uses_conv:
+                    self._conv_reader(m, xf, xf_i, xf_m, xf_nt, room, received if self.uses_ring else None,
+                                      ring_consumed, pending, pending_ring, pending_zero,
+                                      spad_r if self.uses_spad_x else None,
+                                      ring_r if self.uses_ring else None)
 
-        # ---------------- off-chip X loader ----------------
-        ox_valid = Signal()
-        ox_data = Signal(8)
-        ox_pop = Signal()
+        # ---------------- off-chip X loader (to the MAC array, or into the line buffer) ----------------
         if self.uses_offchip_x:
             depth_lines = 2 * MAX_BURST
             m.submodules.xlines = xlines = fifo.SyncFIFO(width=8 * B, depth=depth_lines)
@@ -327,7 +363,7 @@ class GemmCore(wiring.Component):
             with m.FSM(name="xload"):
                 with m.State("NEXT"):
                     with m.If(running & (xl_i < n_instr)):
-                        with m.If(xl.x_src != XSource.OFFCHIP):
+                        with m.If((xl.x_src != XSource.OFFCHIP) & (xl.x_src != XSource.LINEBUF)):
                             m.d.sync += xl_i.eq(xl_i + 1)
                         with m.Elif(~xl.x_dep | deps_ok(xl_i)):
                             m.d.sync += [xl_nt.eq(0), xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end)]
@@ -339,7 +375,8 @@ class GemmCore(wiring.Component):
                         m.d.sync += [xl_addr.eq(xl_addr + xburst), xl_left.eq(xl_left - xburst)]
                         with m.If(xl_left == xburst):
                             m.d.sync += [xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end), xl_nt.eq(xl_nt + 1)]
-                            with m.If(xl_nt == xl.n_tiles - 1):
+                            # a line buffer is loaded once; an operand stream once per N tile
+                            with m.If((xl_nt == xl.n_tiles - 1) | (xl.x_src == XSource.LINEBUF)):
                                 m.d.sync += xl_i.eq(xl_i + 1)
                                 m.next = "NEXT"
 
@@ -389,7 +426,9 @@ class GemmCore(wiring.Component):
         nt = Signal(12)
         mm = Signal(12)
         kk = Signal(12)
-        wptr = Signal(CNT_BITS)
+        wptr = Signal(CNT_BITS)      # first weight entry of the current tile (conv: of the instruction)
+        wofs = Signal(CNT_BITS)      # conv: offset of N tile ``nt`` within the instruction's weights
+        y_pix = Signal(ADDR_BITS)    # conv: output address of the current pixel
         psum_addr = Signal(16)
         y_tile = Signal(ADDR_BITS)
         y_row = Signal(ADDR_BITS)
@@ -406,9 +445,9 @@ class GemmCore(wiring.Component):
         if xfifo is not None:
             with m.Else():
                 m.d.comb += [x_valid.eq(xfifo.r_rdy), x_data.eq(xfifo.r_data)]
-        m.d.comb += wbuf_r.addr.eq((wptr + kk)[:max(D.bit_length() - 1, 1)])
+        m.d.comb += wbuf_r.addr.eq((wptr + wofs + kk)[:max(D.bit_length() - 1, 1)])
         w_ready = Signal()
-        m.d.comb += w_ready.eq(w_filled - wptr >= mac.k_bound)
+        m.d.comb += w_ready.eq(w_filled - wptr >= wofs + mac.k_bound)
         last_k = Signal()
         m.d.comb += last_k.eq(kk == mac.k_bound - 1)
         # ---------------- gated epilogue: SiLU(up half) * gate half, on the output stream ----------------
@@ -474,7 +513,8 @@ class GemmCore(wiring.Component):
         pop_x = Signal()
         with m.If(pop_x):
             with m.If(mac.x_src == XSource.OFFCHIP):
-                m.d.comb += ox_pop.eq(1)
+                if not self.uses_linebuf:
+                    m.d.comb += ox_pop.eq(1)
             if xfifo is not None:
                 with m.Else():
                     m.d.comb += xfifo.r_en.eq(1)
@@ -485,8 +525,8 @@ class GemmCore(wiring.Component):
                     m.next = "DECODE"
             with m.State("DECODE"):
                 m.d.sync += self.reconf.eq(self.reconf + 1)
-                m.d.sync += [nt.eq(0), mm.eq(0), kk.eq(0), psum_addr.eq(mac.psum_base),
-                             y_tile.eq(mac.y_base), y_row.eq(mac.y_base)]
+                m.d.sync += [nt.eq(0), mm.eq(0), kk.eq(0), psum_addr.eq(mac.psum_base), wofs.eq(0),
+                             y_tile.eq(mac.y_base), y_row.eq(mac.y_base), y_pix.eq(mac.y_base)]
                 m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += step.eq(x_valid & w_ready & (~last_k | out_ok))
@@ -503,22 +543,98 @@ class GemmCore(wiring.Component):
                             m.d.comb += epi_push.eq(1)
                         with m.Else():
                             m.d.comb += [direct_push.eq(1), direct_data.eq(Cat(Cat(*q), y_row, mac.dst, Const(0, 1)))]
-                        m.d.sync += [kk.eq(0), mm.eq(mm + 1), psum_addr.eq(psum_addr + 1),
-                                     y_row.eq(y_row + mac.y_stride)]
-                        with m.If(mm == mac.m_bound - 1):
-                            m.d.sync += [mm.eq(0), nt.eq(nt + 1), wptr.eq(wptr + mac.k_bound),
-                                         w_released.eq(w_released + mac.k_bound),
-                                         y_tile.eq(y_tile + mac.y_tinc), y_row.eq(y_tile + mac.y_tinc)]
+                        m.d.sync += kk.eq(0)
+                        instr_done = Signal()
+                        with m.If(mac.conv):
+                            # pixel-major: every N tile of pixel mm, then the next pixel
                             with m.If(nt == mac.n_tiles - 1):
-                                m.d.comb += [trace_w.en.eq(1), trace_w.addr.eq(mac_i),
-                                             trace_w.data.eq(self.cycle)]
-                                m.d.sync += mac_i.eq(mac_i + 1)
-                                with m.If(mac_i == n_instr - 1):
-                                    m.next = "DONE"
-                                with m.Else():
-                                    m.next = "DECODE"
+                                m.d.sync += [nt.eq(0), wofs.eq(0), mm.eq(mm + 1), y_pix.eq(y_pix + mac.y_stride),
+                                             y_row.eq(y_pix + mac.y_stride)]
+                                with m.If(mm == mac.m_bound - 1):
+                                    m.d.comb += instr_done.eq(1)
+                                    m.d.sync += [wptr.eq(wptr + wofs + mac.k_bound),
+                                                 w_released.eq(w_released + wofs + mac.k_bound)]
+                            with m.Else():
+                                m.d.sync += [nt.eq(nt + 1), wofs.eq(wofs + mac.k_bound),
+                                             y_row.eq(y_row + mac.y_tinc)]
+                        with m.Else():
+                            m.d.sync += [mm.eq(mm + 1), psum_addr.eq(psum_addr + 1),
+                                         y_row.eq(y_row + mac.y_stride)]
+                            with m.If(mm == mac.m_bound - 1):
+                                m.d.sync += [mm.eq(0), nt.eq(nt + 1), wptr.eq(wptr + mac.k_bound),
+                                             w_released.eq(w_released + mac.k_bound),
+                                             y_tile.eq(y_tile + mac.y_tinc), y_row.eq(y_tile + mac.y_tinc)]
+                                with m.If(nt == mac.n_tiles - 1):
+                                    m.d.comb += instr_done.eq(1)
+                        with m.If(instr_done):
+                            m.d.comb += [trace_w.en.eq(1), trace_w.addr.eq(mac_i), trace_w.data.eq(self.cycle)]
+                            m.d.sync += mac_i.eq(mac_i + 1)
+                            with m.If(mac_i == n_instr - 1):
+                                m.next = "DONE"
+                            with m.Else():
+                                m.next = "DECODE"
                 with m.Else():
                     m.d.sync += self.stall.eq(self.stall + 1)
             with m.State("DONE"):
                 m.d.comb += self.done.eq(writer_idle & epi_idle)
         return m
+
+    # ------------------------------------------------------------------------------------------------
+    def _conv_reader(self, m: Module, xf: data.View, xf_i: Signal, xf_m: Signal, xf_nt: Signal, room: Signal,
+                     received: Signal | None, ring_consumed: Signal, pending: Signal, pending_ring: Signal,
+                     pending_zero: Signal, spad_r, ring_r) -> None:
+        """The X reader's ``CONV`` state: im2col operand addresses (see :class:`Instruction`).
+
+        Per output pixel ``(oy, ox)`` and N tile it walks taps ``(ky, kx)`` and channels ``c``; a tap
+        outside the (upsampled) map pushes a zero without a memory read. Ring sources wait for the
+        element to arrive and release whole input rows once no later output row needs them."""
+        with m.State("CONV"):
+            oy = Signal(12)
+            ox = Signal(12)
+            ky = Signal(2)
+            kx = Signal(2)
+            ch = Signal(12)
+            iy1 = Signal(14)      # source row + 1 in the upsampled, unpadded map (0 = top padding)
+            ix1 = Signal(14)
+            m.d.comb += [iy1.eq((oy << xf.s_log) + ky), ix1.eq((ox << xf.s_log) + kx)]
+            inside = Signal()
+            m.d.comb += inside.eq((iy1 >= 1) & (iy1 <= (xf.in_h << xf.up)) & (ix1 >= 1) & (ix1 <= (xf.in_w << xf.up)))
+            row = Signal(12)
+            col = Signal(12)
+            m.d.comb += [row.eq((iy1 - 1) >> xf.up), col.eq((ix1 - 1) >> xf.up)]
+            is_ring = Signal()
+            m.d.comb += is_ring.eq(xf.x_src != XSource.SPAD)
+            addr = Signal(ADDR_BITS)
+            m.d.comb += addr.eq(Mux(is_ring, xf.r_base, xf.x_base) + (row * xf.in_w + col) * xf.in_c + ch)
+            avail = Signal()
+            if received is not None:
+                m.d.comb += avail.eq(~is_ring | ~inside | (addr < received))
+            else:
+                m.d.comb += avail.eq(1)
+            with m.If(room & avail):
+                m.d.sync += [pending.eq(1), pending_ring.eq(is_ring), pending_zero.eq(~inside)]
+                if spad_r is not None:
+                    m.d.comb += spad_r.addr.eq(addr)
+                if ring_r is not None:
+                    m.d.comb += ring_r.addr.eq(addr[:_log2(self.ring_words, 'ring')] if self.ring_words > 1 else 0)
+                m.d.sync += ch.eq(ch + 1)
+                with m.If(ch == xf.in_c - 1):
+                    m.d.sync += [ch.eq(0), kx.eq(kx + 1)]
+                    with m.If(kx == 2):
+                        m.d.sync += [kx.eq(0), ky.eq(ky + 1)]
+                        with m.If(ky == 2):
+                            m.d.sync += [ky.eq(0), xf_nt.eq(xf_nt + 1)]
+                            with m.If(xf_nt == xf.n_tiles - 1):
+                                m.d.sync += [xf_nt.eq(0), xf_m.eq(xf_m + 1), ox.eq(ox + 1)]
+                                with m.If(ox == xf.out_w - 1):
+                                    m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+                                    # rows above the next output row's window are no longer needed
+                                    first = ((oy + 1) << xf.s_log) - 1
+                                    with m.If(is_ring):
+                                        m.d.sync += ring_consumed.eq(
+                                            xf.r_base + ((first >> xf.up) * xf.in_w) * xf.in_c)
+                                with m.If(xf_m == xf.m_bound - 1):
+                                    m.d.sync += [oy.eq(0), ox.eq(0), xf_i.eq(xf_i + 1)]
+                                    with m.If(is_ring):
+                                        m.d.sync += ring_consumed.eq(xf.r_end)
+                                    m.next = "NEXT"

@@ -21,6 +21,7 @@ class XSource(enum.IntEnum):
     SPAD = 0      # the core's scratchpad, random access (reusable across N tiles)
     RING = 1      # the stream-in ring buffer filled by a producer core (waits for arrival)
     OFFCHIP = 2   # read from off-chip memory once per N tile (inputs, spilled intermediates)
+    LINEBUF = 3   # convolutions: streamed from off-chip once into the ring, read as a line buffer
 
 
 class Dest(enum.IntEnum):
@@ -57,6 +58,15 @@ INSTR_LAYOUT = data.StructLayout({
     "y_stride": 16,
     "y_tinc": COUNT_BITS,
     "glu": 1,
+    "conv": 1,
+    "in_h": COUNT_BITS,
+    "in_w": COUNT_BITS,
+    "in_c": COUNT_BITS,
+    "out_w": COUNT_BITS,
+    "s_log": 1,
+    "up": 1,
+    "r_base": ADDR_BITS,
+    "r_end": ADDR_BITS,
 })
 
 
@@ -75,6 +85,16 @@ class Instruction:
     ``acc_out``: store partial sums instead of requantised results. ``y_tinc``: output columns per N tile
 (``L``; ``L/2`` for ``glu``, where lanes ``[0, L/2)`` hold the up and ``[L/2, L)`` the gate projection
 and the SiLU-times-gate epilogue emits ``L/2`` results per row).
+
+    Convolutions (``conv``): the loops run pixel-major (``for m: for nt: for k``) with all ``n_tiles``
+    weight tiles resident, so output pixels leave in row-major ``H x W x C`` order and the input can be
+    consumed as a line buffer. The X reader generates im2col addresses: output pixel ``m`` is
+    ``(oy, ox)`` with ``ox < out_w``; operand ``k`` is tap ``(ky, kx)`` and channel ``c < in_c``; the
+    source pixel is ``(oy*2**s_log + ky - 1, ox*2**s_log + kx - 1)`` of the map upsampled by
+    ``2**up`` (zero outside it), read at ``(iy >> up, ix >> up)`` of the stored ``in_h x in_w x in_c``
+    map. The map starts at element ``x_base`` (SPAD) or ring index ``r_base`` (RING, LINEBUF); ring
+    entries are released row by row as the window slides and up to ``r_end`` at the end. LINEBUF
+    instructions also load ``x_end`` lines from off-chip line ``x_base`` into the ring.
     """
 
     task: str
@@ -99,6 +119,15 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     relu: bool = False
     y_tinc: int = 0
     glu: bool = False
+    conv: bool = False
+    in_h: int = 0
+    in_w: int = 0
+    in_c: int = 0
+    out_w: int = 0
+    s_log: int = 0
+    up: int = 0
+    r_base: int = 0
+    r_end: int = 0
 
     def encode(self) -> int:
         """The packed ROM word."""
@@ -117,6 +146,6 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
         fields = asdict(self)
         fields["x_src"] = self.x_src.name.lower()
         fields["dst"] = self.dst.name.lower()
-        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu"):
+        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu", "conv"):
             fields[key] = bool(fields[key])
         return fields

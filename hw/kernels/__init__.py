@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Callable
 
 from hw.errors import HwError
-from hw.kernels import ffn, mlp
+from hw.kernels import cnn, ffn, mlp
 from hw.kernels.graph import GemmTask, KernelGraph
 
 BUILDERS: dict[str, Callable[[dict[str, int] | None], KernelGraph]] = {
     "mlp": mlp.build,
     "ffn": ffn.build,
+    "cnn": cnn.build,
 }
 DEFAULT_SIZES: dict[str, dict[str, int]] = {
     "mlp": mlp.DEFAULT_SIZES,
     "ffn": ffn.DEFAULT_SIZES,
+    "cnn": cnn.DEFAULT_SIZES,
 }
 
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from hw.golden.activations import silu
 from hw.golden.elementwise import mul_requant
-from hw.kernels.graph import GemmTask, KernelGraph
+from hw.golden.pooling import upsample2x
+from hw.kernels.graph import Conv, GemmTask, KernelGraph
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -19,9 +20,25 @@ def requantise(acc: np.ndarray, shift: int, relu: bool) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def im2col(x: np.ndarray, conv: Conv) -> np.ndarray:
+    """``(pixels, C)`` map -> ``(output pixels, 9*C)`` operand rows: 2x nearest upsampling if asked, zero
+    padding of one pixel, 3x3 windows at ``stride``; columns ordered tap-major (``ky, kx``), then channel."""
+    fmap = np.asarray(x, dtype=np.int64).reshape(conv.in_h, conv.in_w, conv.in_c)
+    if conv.up == 2:
+        fmap = upsample2x(fmap)
+    padded = np.pad(fmap, ((1, 1), (1, 1), (0, 0)))
+    s = conv.stride
+    taps = [padded[ky: ky + s * (conv.out_h - 1) + 1: s, kx: kx + s * (conv.out_w - 1) + 1: s, :]
+            for ky in range(3) for kx in range(3)]
+    return np.concatenate(taps, axis=2).reshape(conv.out_h * conv.out_w, 9 * conv.in_c)
+
+
 def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
     """One task: 32-bit accumulation of int8 products (never overflows at our sizes), requant, and for
     gated tasks the SiLU-times-gate epilogue (exact models of the SFU blocks)."""
+    if task.conv is not None:
+        x = im2col(x, task.conv)
+
     def project(name: str) -> np.ndarray:
         acc = x.astype(np.int64) @ np.asarray(weights[name], dtype=np.int64)
         assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"

@@ -5,6 +5,12 @@ shift by ``shift``, saturation to int8 and an optional ReLU. A gated task (LLM F
 computes both ``requant(X @ W_up)`` and ``requant(X @ W_gate)`` in one pass and combines them on the
 output stream: ``Y = mul_requant(SiLU(up), gate)`` (PWL SiLU and multiply in Q``frac_bits``). ``X`` is the kernel input or another task's
 output; ``W`` is a weight tensor held off-chip. The planner maps these tasks onto compute cores.
+
+A convolution task (``conv`` set) is the same GEMM over the *im2col* view of a feature map: its input
+tensor is an ``H x W x C`` map stored pixel-major (shape ``(H*W, C)``), ``M`` is the number of output
+pixels, ``K = 9*C`` (3x3 taps, then channels) and ``N`` the output channels. The map is optionally
+upsampled 2x (nearest) before the convolution, which pads by one pixel and has stride 1 or 2; the
+hardware folds both into its operand addresses, so upsampled maps are never stored.
 """
 
 from __future__ import annotations
@@ -12,6 +18,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hw.errors import HwError
+
+
+@dataclass(frozen=True)
+class Conv:
+    """Geometry of a 3x3, pad-1 convolution over an ``in_h x in_w x in_c`` map (upsampled by ``up``)."""
+
+    in_h: int
+    in_w: int
+    in_c: int
+    stride: int = 1
+    up: int = 1
+
+    def __post_init__(self) -> None:
+        if self.stride not in (1, 2):
+            raise HwError(f"stride must be 1 or 2, not {self.stride}", source="conv")
+        if self.up not in (1, 2):
+            raise HwError(f"upsampling must be 1 or 2, not {self.up}", source="conv")
+
+    @property
+    def out_h(self) -> int:
+        return (self.in_h * self.up - 1) // self.stride + 1
+
+    @property
+    def out_w(self) -> int:
+        return (self.in_w * self.up - 1) // self.stride + 1
+
+    @property
+    def in_pixels(self) -> int:
+        return self.in_h * self.in_w
 
 
 @dataclass(frozen=True)
@@ -28,6 +63,14 @@ class GemmTask:
     relu: bool = False
     w_gate: str | None = None
     frac_bits: int = 4
+    conv: Conv | None = None
+
+    @property
+    def x_shape(self) -> tuple[int, int]:
+        """Shape of the input tensor: ``(M, K)``, or ``(pixels, channels)`` of a convolution's map."""
+        if self.conv is not None:
+            return (self.conv.in_pixels, self.conv.in_c)
+        return (self.m, self.k)
 
     @property
     def glu(self) -> bool:
@@ -65,9 +108,13 @@ class KernelGraph:
             if task.x not in shapes:
                 raise HwError(f"task {task.name} reads {task.x!r}, produced by no earlier task",
                               source=f"kernel {self.name}")
-            if shapes[task.x] != (task.m, task.k):
+            if shapes[task.x] != task.x_shape:
                 raise HwError(f"task {task.name}: input {task.x} is {shapes[task.x]}, expected "
-                              f"{(task.m, task.k)}", source=f"kernel {self.name}")
+                              f"{task.x_shape}", source=f"kernel {self.name}")
+            if task.conv is not None and (task.glu or (task.m, task.k) != (
+                    task.conv.out_h * task.conv.out_w, 9 * task.conv.in_c)):
+                raise HwError(f"task {task.name}: convolution must have M = output pixels and K = 9 x "
+                              "input channels (and no gate)", source=f"kernel {self.name}")
             for weight in (task.w, task.w_gate) if task.glu else (task.w,):
                 if self.weights.get(weight) != (task.k, task.n):
                     raise HwError(f"task {task.name}: weight {weight} must be {(task.k, task.n)}",

@@ -5,7 +5,10 @@ steps per row, the output writer's ``L`` (scratchpad/stream, one element per cyc
 (off-chip lines) cycles per row, and the tile's ``K * L / B`` weight lines on the shared read channel.
 Stream consumers wait for their producer: a ``whole`` ring consumer cannot finish its first N tile
 before the producer's last element; a ``chunked`` consumer's instruction ``j`` starts once producer
-tile ``j`` is out. The design cannot finish before the shared read channel has moved every line once.
+tile ``j`` is out. Convolutions run pixel-major (``M x N tiles`` steps of ``max(K, writer)`` cycles,
+all weight tiles loaded first); a line-buffer (``rows``) consumer starts once its first window is
+out and ends no earlier than one of its pixels after the producer's last. The design cannot finish
+before the shared read channel has moved every line once.
 A test compares these estimates with the cycles measured in RTL simulation.
 """
 
@@ -22,7 +25,16 @@ def _tile_time(instr, lanes: int, B: int) -> int:
         writer = instr.y_tinc // B
     else:
         writer = instr.y_tinc
+    if instr.conv:
+        return max(instr.k_bound, writer)      # per pixel and N tile; weights counted per instruction
     return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
+
+
+def _duration(instr, lanes: int, B: int) -> int:
+    tile = _tile_time(instr, lanes, B)
+    if instr.conv:
+        return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
+    return 1 + instr.n_tiles * tile
 
 
 def estimate(plan: DesignPlan) -> dict[str, float]:
@@ -39,10 +51,12 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
         t = float(lat)
         for instr in core.program:
             tile = _tile_time(instr, core.lanes, B)
-            duration = 1 + instr.n_tiles * tile
+            duration = _duration(instr, core.lanes, B)
             read_lines += instr.n_tiles * instr.k_bound * core.lanes // B
             if instr.x_src == XSource.OFFCHIP:
                 read_lines += instr.n_tiles * instr.x_end
+            elif instr.x_src == XSource.LINEBUF:
+                read_lines += instr.x_end
             if instr.dst == Dest.OFFCHIP and not instr.acc_out:
                 write_lines += instr.m_bound * instr.n_tiles * instr.y_tinc // B
             start = t
@@ -52,7 +66,13 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                 end += 2
             if instr.x_src == XSource.RING:
                 p_start, p_tile, p_tiles, p_end = stream_timing[producer_of[ci]]
-                if instr.x_tlog == 15:
+                if instr.conv:
+                    # line buffer: the first output row's window in, one own pixel after the producer's last
+                    pixel = instr.n_tiles * tile
+                    rows_before = (1 >> instr.up)       # full input rows before the window's last row
+                    start = max(start, p_start + (rows_before * instr.in_w + 2) * p_tile)
+                    end = max(start + duration, p_end + pixel)
+                elif instr.x_tlog == 15:
                     # chunked: instruction j needs producer column tile j
                     j = instr.x_base // (instr.m_bound * instr.k_bound)
                     start = max(start, p_start + (j + 1) * p_tile)
@@ -61,7 +81,8 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                     # whole: the first N tile cannot end before the producer's last element
                     end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
             if instr.dst == Dest.STREAM:
-                stream_timing[ci] = (start, tile, instr.n_tiles, end)
+                per = instr.n_tiles * tile if instr.conv else tile     # conv: per output pixel
+                stream_timing[ci] = (start, per, instr.n_tiles, end)
             t = end
         ends.append(t)
     total = max(max(ends), read_lines + lat, write_lines)

@@ -9,7 +9,12 @@ task, in one of two ways:
   operand (the first N tile waits for each element to arrive; later tiles reuse it);
 - ``chunked``: the consumer runs one instruction per producer column tile (``K = L_producer``),
   accumulating 32-bit partial sums, so it works while the producer is still producing (InTAR's
-  task pipeline) at the cost of a partial-sum memory ``M x N_consumer x 4`` bytes.
+  task pipeline) at the cost of a partial-sum memory ``M x N_consumer x 4`` bytes;
+- ``rows`` (convolutions): the consumer reads its stream-in ring as a line buffer, pixel-major, and
+  releases input rows as its 3x3 window slides, so only a few rows are ever buffered.
+
+Convolutions read off-chip maps (the kernel input, spilled maps) the same way: the core's X loader
+streams the map once into the ring and the operand reader walks it as a line buffer.
 """
 
 from __future__ import annotations
@@ -56,6 +61,29 @@ def _pow2_at_least(value: int) -> int:
 
 def _log2(value: int) -> int:
     return value.bit_length() - 1
+
+
+def cut_modes(consumer: GemmTask) -> tuple[str, ...]:
+    """Stream modes a cut into ``consumer`` may use."""
+    return ("rows",) if consumer.conv is not None else ("chunked", "whole")
+
+
+def line_buffer_words(task: GemmTask) -> int:
+    """Ring words for a convolution reading its map as a line buffer: four input rows (the 3x3 window
+    spans at most three, the fourth lets the producer run ahead), or the whole map if smaller."""
+    conv = task.conv
+    assert conv is not None
+    return _pow2_at_least(min(conv.in_pixels * conv.in_c, 4 * conv.in_w * conv.in_c))
+
+
+def _wbuf_entries(program: list[Instruction]) -> int:
+    """Weight buffer depth: GEMM cores double-buffer their largest tile; convolution cores keep all of
+    an instruction's tiles resident and, with several instructions, room to prefetch the next one's."""
+    if not any(i.conv for i in program):
+        return _pow2_at_least(2 * max(i.k_bound for i in program))
+    resident = [i.k_bound * (i.n_tiles if i.conv else 2) for i in program]
+    pairs = [a + b for a, b in zip(resident, resident[1:])] or resident
+    return _pow2_at_least(max(pairs))
 
 
 def out_tile(task: GemmTask, lanes: int) -> int:
@@ -133,6 +161,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         core = CorePlan(name=f"core{gi}", lanes=L, program=program)
         spad: dict[str, tuple[int, int]] = {}   # tensor -> (base, size) in the scratchpad
         spad_end = 0
+        ring_index = 0                          # ring entries written by earlier instructions
         for idx, name in enumerate(group.tasks):
             t = tasks[name]
             width = out_tile(t, L)
@@ -159,8 +188,35 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 dst, y_base = Dest.SPAD, base
             common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=t.n,
                           shift=t.shift, relu=t.relu, y_tinc=width, glu=t.glu)
+            w_base = place_weights(t, 0, t.k, L, n_tiles) if t.conv is not None else 0
             # --- X source ---
-            if t.x == graph.input:
+            if t.conv is not None:
+                c = t.conv
+                common.update(conv=True, in_h=c.in_h, in_w=c.in_w, in_c=c.in_c, out_w=c.out_w,
+                              s_log=c.stride - 1, up=c.up - 1)
+                elems = c.in_pixels * c.in_c
+                if t.x == graph.input or t.x in mapping.spilled:
+                    region = next(r for r in regions if r.name == t.x)
+                    core.ring_words = max(core.ring_words, line_buffer_words(t))
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.LINEBUF, x_base=region.line,
+                                               x_stride=0, x_end=elems // B, r_base=ring_index,
+                                               r_end=ring_index + elems, x_dep=t.x != graph.input,
+                                               w_base=w_base))
+                    ring_index += elems
+                elif idx == 0:
+                    if mapping.cuts[gi - 1] != "rows":
+                        raise HwError(f"convolution {name} can only read its stream as a line buffer",
+                                      source="mapping")
+                    streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
+                    core.ring_words = max(core.ring_words, line_buffer_words(t))
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=0,
+                                               r_base=ring_index, r_end=ring_index + elems, w_base=w_base))
+                    ring_index += elems
+                else:
+                    base, _ = spad[t.x]
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base,
+                                               x_stride=0, x_dep=True, w_base=w_base))
+            elif t.x == graph.input:
                 region = regions[0]
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B,
@@ -199,7 +255,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base, x_stride=t.k,
                                            x_dep=True, w_base=place_weights(t, 0, t.k, L, n_tiles)))
         core.spad_words = spad_end
-        core.wbuf_entries = _pow2_at_least(2 * max(i.k_bound for i in program))
+        core.wbuf_entries = _wbuf_entries(program)
         cores.append(core)
 
     regions.append(Region("weights", "weights", weights_first, line - weights_first))

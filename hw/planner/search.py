@@ -17,7 +17,7 @@ import itertools
 from hw.errors import HwError
 from hw.kernels.graph import KernelGraph
 from hw.planner.cost import estimate
-from hw.planner.lower import Group, Mapping, check_lanes, lower
+from hw.planner.lower import Group, Mapping, check_lanes, cut_modes, lower
 from hw.planner.plan import Budget, DesignPlan
 
 VARIANTS = ("sequential", "dataflow", "intar")
@@ -88,7 +88,8 @@ def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPl
             if sum(lanes) != budget.lanes:   # every variant uses exactly the budget's MAC lanes
                 continue
             any_split = True
-            for cuts in itertools.product(("chunked", "whole"), repeat=len(group_names) - 1):
+            modes = [cut_modes(graph.task(g[0])) for g in group_names[1:]]
+            for cuts in itertools.product(*modes):
                 mapping = Mapping(tuple(Group(g, l) for g, l in zip(group_names, lanes)), tuple(cuts))
                 plan = _fit_spills(graph, mapping, budget, "")
                 if plan is not None:

@@ -14,7 +14,7 @@ import json
 import sys
 
 HELP = "generate InTAR-style accelerators and report their simulated performance"
-KERNELS = ("mlp", "ffn")
+KERNELS = ("mlp", "ffn", "cnn")
 VARIANTS = ("sequential", "dataflow", "intar")
 BUDGET_FLAGS = (("lanes", "MAC lanes in total (default 16)"),
                 ("cores", "most compute cores a design may use (default 4)"),

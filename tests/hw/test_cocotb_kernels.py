@@ -18,7 +18,7 @@ from hw.planner import VARIANTS
 
 pytestmark = pytest.mark.hw
 
-KERNELS = ("mlp", "ffn")
+KERNELS = ("mlp", "ffn", "cnn")
 DESIGNS = [(k, v) for k in KERNELS for v in VARIANTS]
 
 
