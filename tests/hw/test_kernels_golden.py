@@ -52,3 +52,129 @@ def test_kernel_size_errors():
         build_kernel("mlp", {"tokens": 0})
     with pytest.raises(HwError, match="--kernel"):
         build_kernel("nope")
+
+
+# ---------------------------------------------------------------- convolutions (CNN kernel) ----------------
+
+def naive_conv3x3(fmap: np.ndarray, h: int, w: int, c: int, weights: np.ndarray, *, stride: int, up: int
+                  ) -> np.ndarray:
+    """Reference 3x3, pad-1 convolution with explicit loops: pixel-major ``(h*w, c)`` map in, optional
+    nearest upsampling by ``up`` (source pixel ``(iy // up, ix // up)``), exact int64 accumulation."""
+    up_h, up_w = h * up, w * up
+    out_h = (up_h + 2 - 3) // stride + 1
+    out_w = (up_w + 2 - 3) // stride + 1
+    out = np.zeros((out_h * out_w, weights.shape[1]), dtype=np.int64)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            acc = np.zeros(weights.shape[1], dtype=np.int64)
+            for ky in range(3):
+                for kx in range(3):
+                    iy, ix = oy * stride + ky - 1, ox * stride + kx - 1
+                    if not (0 <= iy < up_h and 0 <= ix < up_w):
+                        continue                     # zero padding
+                    pixel = (iy // up) * w + ix // up
+                    for ch in range(c):
+                        acc += int(fmap[pixel, ch]) * weights[(ky * 3 + kx) * c + ch]
+            out[oy * out_w + ox] = acc
+    return out
+
+
+GEOMETRIES = [  # (in_h, in_w, in_c, stride, up)
+    (4, 4, 4, 1, 1),
+    (3, 5, 2, 1, 1),
+    (5, 3, 3, 2, 1),
+    (7, 2, 1, 2, 1),
+    (3, 5, 8, 1, 2),
+    (1, 1, 5, 1, 2),
+    (2, 3, 6, 2, 2),
+    (6, 4, 16, 2, 1),
+]
+
+
+@pytest.mark.parametrize("h, w, c, stride, up", GEOMETRIES)
+def test_im2col_gemm_equals_a_naive_convolution(h, w, c, stride, up):
+    from hw.kernels.golden import im2col
+    from hw.kernels.graph import Conv
+
+    rng = np.random.default_rng(h * 1000 + w * 100 + c * 10 + stride + up)
+    fmap = rng.integers(-128, 128, size=(h * w, c), dtype=np.int64)
+    weights = rng.integers(-128, 128, size=(9 * c, 5), dtype=np.int64)
+    conv = Conv(h, w, c, stride=stride, up=up)
+    columns = im2col(fmap, conv)
+    expected = naive_conv3x3(fmap, h, w, c, weights, stride=stride, up=up)
+    assert columns.shape == (conv.out_h * conv.out_w, 9 * c)
+    assert expected.shape[0] == conv.out_h * conv.out_w
+    assert np.array_equal(columns @ weights, expected)
+
+
+def test_conv_task_golden_is_requantised_naive_convolution():
+    from hw.kernels.golden import gemm_task
+
+    graph = build_kernel("cnn", {"height": 3, "width": 5, "c_in": 8})
+    x, w = random_operands(graph, np.random.default_rng(11))
+    tensors = run_kernel(graph, x, w)
+    h = x
+    for task, weight in zip(graph.tasks, ("w1", "w2", "w3", "w4")):
+        conv = task.conv
+        acc = naive_conv3x3(h, conv.in_h, conv.in_w, conv.in_c, w[weight], stride=conv.stride, up=conv.up)
+        h = np.clip(acc >> task.shift, -128, 127)
+        if task.relu:
+            h = np.maximum(h, 0)
+        assert np.array_equal(tensors[task.name], h), task.name
+        assert np.array_equal(gemm_task(task, tensors[task.x], w), h), task.name
+    assert (tensors["conv4"] < 0).any()        # the last convolution has no ReLU
+
+
+def test_cnn_golden_shapes_follow_the_upsampling_and_stride():
+    graph = build_kernel("cnn")
+    x, w = random_operands(graph, np.random.default_rng(0))
+    tensors = run_kernel(graph, x, w)
+    assert x.shape == (16, 4)                                  # 4x4 map, 4 channels, pixel-major
+    assert {name: tensors[name].shape for name in ("conv1", "conv2", "conv3", "conv4")} == {
+        "conv1": (16, 16), "conv2": (64, 16), "conv3": (256, 16), "conv4": (64, 16)}
+    assert tensors[graph.output].shape == (64, 16)
+    odd = build_kernel("cnn", {"height": 3, "width": 5, "c_in": 8, "channels": 8})
+    assert [(t.m, t.k, t.n) for t in odd.tasks] == [(15, 72, 8), (60, 72, 8), (240, 72, 8), (60, 72, 8)]
+
+
+def test_cnn_hdv_shape_conv3_exceeds_default_budget_and_earlier_maps_fit():
+    from hw.planner import Budget
+
+    graph = build_kernel("cnn")
+    sizes = {t.name: t.out_elems for t in graph.tasks[:-1]}
+    assert max(sizes, key=sizes.get) == "conv3"
+    assert sizes["conv3"] > Budget().buffer_bytes > max(sizes["conv1"], sizes["conv2"])
+
+
+@pytest.mark.parametrize("kwargs, word", [({"stride": 3}, "stride"), ({"up": 3}, "upsampling"),
+                                          ({"stride": 0}, "stride"), ({"up": 0}, "upsampling")])
+def test_conv_rejects_unsupported_stride_and_upsampling(kwargs, word):
+    from hw.kernels.graph import Conv
+
+    with pytest.raises(HwError, match=word):
+        Conv(4, 4, 4, **kwargs)
+
+
+def test_kernel_graph_rejects_a_conv_whose_input_map_does_not_match():
+    from hw.kernels.graph import Conv, GemmTask, KernelGraph
+
+    g1 = Conv(4, 4, 4)
+    wrong = Conv(3, 3, 8)                      # conv1 produces a 4x4x8 map (16 pixels), not 3x3x8
+    tasks = (GemmTask("conv1", "x", "w1", 16, 36, 8, 7, relu=True, conv=g1),
+             GemmTask("conv2", "conv1", "w2", wrong.out_h * wrong.out_w, 72, 8, 7, conv=wrong))
+    weights = {"w1": (36, 8), "w2": (72, 8)}
+    with pytest.raises(HwError) as info:
+        KernelGraph("tiny", "x", (16, 4), weights, tasks)
+    assert "conv2" in str(info.value) and "(16, 8)" in str(info.value) and "(9, 8)" in str(info.value)
+    assert info.value.source == "kernel tiny"
+    # the same graph with the matching geometry is accepted
+    right = Conv(4, 4, 8)
+    ok = (tasks[0], GemmTask("conv2", "conv1", "w2", 16, 72, 8, 7, conv=right))
+    assert KernelGraph("tiny", "x", (16, 4), weights, ok).output == "conv2"
+
+
+def test_cnn_size_errors_name_the_size_flag():
+    with pytest.raises(HwError, match="--size channels"):
+        build_kernel("cnn", {"channels": 0})
+    with pytest.raises(HwError, match="--size"):
+        build_kernel("cnn", {"tokens": 8})
