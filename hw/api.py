@@ -18,17 +18,21 @@ from typing import Any
 import numpy as np
 
 from hw.errors import HwError
-from hw.kernels import BUILDERS, KernelGraph, build_kernel
+from hw.kernels import BUILDERS, DEFAULT_BUDGETS, KernelGraph, build_kernel
 from hw.kernels.golden import random_operands, run_kernel
 from hw.planner import VARIANTS, Budget, DesignPlan, plan_design
 
 KERNELS = tuple(BUILDERS)
 
 
-def make_budget(budget: Budget | Mapping[str, int] | None) -> Budget:
-    """A :class:`Budget` from ``None`` (defaults), a mapping of overrides, or a Budget."""
+def make_budget(budget: Budget | Mapping[str, int] | None, kernel: str | None = None) -> Budget:
+    """A :class:`Budget` from ``None`` (the kernel's defaults), a mapping of overrides of them, or a Budget.
+
+    Kernels share :class:`Budget`'s defaults except where ``hw.kernels.DEFAULT_BUDGETS`` says otherwise
+    (attention: five tasks need five dataflow cores of at least ``words_per_cycle`` lanes)."""
+    base = replace(Budget(), **DEFAULT_BUDGETS.get(kernel or "", {}))
     if budget is None:
-        return Budget()
+        return base
     if isinstance(budget, Budget):
         return budget
     unknown = set(budget) - set(asdict(Budget()))
@@ -37,14 +41,14 @@ def make_budget(budget: Budget | Mapping[str, int] | None) -> Budget:
     for key, value in budget.items():
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise HwError(f"must be a positive integer, not {value!r}", source=f"--{key.replace('_', '-')}")
-    return replace(Budget(), **dict(budget))
+    return replace(base, **dict(budget))
 
 
 def plan(kernel: str, variant: str, *, sizes: Mapping[str, int] | None = None,
          budget: Budget | Mapping[str, int] | None = None) -> DesignPlan:
     """Plan ``variant`` of ``kernel`` (raises HwError for unknown names or infeasible parameters)."""
     graph = build_kernel(kernel, dict(sizes or {}))
-    design = plan_design(graph, variant, make_budget(budget))
+    design = plan_design(graph, variant, make_budget(budget, kernel))
     design.decisions["sizes"] = dict(graph.sizes)
     return design
 
@@ -111,7 +115,8 @@ def resource_cells(design: DesignPlan) -> dict[str, int]:
             return GemmCore(name=_c.name, lanes=_c.lanes, words_per_line=design.budget.words_per_cycle,
                             program=_c.program, spad_words=_c.spad_words, ring_words=_c.ring_words,
                             psum_entries=_c.psum_entries, wbuf_entries=_c.wbuf_entries,
-                            glu_frac_bits=_c.glu_frac_bits)
+                            glu_frac_bits=_c.glu_frac_bits, softmax_frac_bits=_c.softmax_frac_bits,
+                            peers=len(design.cores))
         report = estimate_resources(core_factory, {"design_key": key, "core": index}, method="coarse")
         for name, value in (("cells", report.total_cells), ("flip_flop_bits", report.flip_flop_bits),
                             ("memory_bits", report.memory_bits), ("multipliers", report.multipliers)):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import reduce
-
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -11,6 +9,21 @@ from amaranth.lib.wiring import In, Out
 from hw.blocks.params import check_bits, check_int, check_multiple, check_width, validated
 from hw.blocks.vectors import maximum, vector_layout, vector_stream, wire
 from hw.golden.softmax import EXP_FRAC_BITS, exp_table, reciprocal_bits
+
+
+def _max_tree(m: Module, values: list, name: str = "beat_max"):
+    """Maximum of ``values`` as a balanced tree of named wires (a nested ``Mux`` chain would repeat
+    every operand expression at each level and grow exponentially with the width)."""
+    level, count = list(values), 0
+    while len(level) > 1:
+        paired = []
+        for j in range(0, len(level) - 1, 2):
+            paired.append(wire(m, maximum(level[j], level[j + 1]), f"{name}{count}"))
+            count += 1
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 class Softmax(wiring.Component):
@@ -99,7 +112,7 @@ class Softmax(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
                     m.d.comb += row_wr.en.eq(1)
-                    beat_max = reduce(maximum, [self.i.payload[k] for k in range(width)])
+                    beat_max = _max_tree(m, [self.i.payload[k] for k in range(width)])
                     m.d.sync += row_max.eq(Mux(index == 0, beat_max, maximum(row_max, beat_max)))
                     m.d.sync += index.eq(Mux(last_beat, 0, index + 1))
                     with m.If(last_beat):

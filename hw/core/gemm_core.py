@@ -57,6 +57,10 @@ class GemmCore(wiring.Component):
         (``L x 32``-bit entries) and weight buffer (``L``-element entries, power of two) depths.
     glu_frac_bits : int
         Fixed-point fraction bits of the SiLU/multiply epilogue of gated instructions (if any).
+    softmax_frac_bits : int
+        Fraction bits of the scores entering the row-softmax epilogue of softmax instructions (if any).
+    peers : int
+        Cores in the design (``w_dep`` instructions wait on ``peer_retired[w_core]``).
     seed : int
         Seed of this core's stress-stall generator.
 
@@ -76,11 +80,15 @@ class GemmCore(wiring.Component):
         Cycles in which the MAC array stepped, waited while running, and decoded an instruction.
     trace_addr : In, trace_data : Out(32)
         Read the cycle (``cycle`` input) at which instruction ``trace_addr`` finished.
+    retired : Out(12)
+        Instructions executed with all their results written (0 while results are in flight).
+    peer_retired : In(12) array
+        Every core's ``retired`` (if the program has ``w_dep`` instructions).
     """
 
     def __init__(self, *, name: str, lanes: int, words_per_line: int, program: Sequence[Instruction],
                  spad_words: int, ring_words: int, psum_entries: int, wbuf_entries: int,
-                 glu_frac_bits: int = 4, seed: int = 1) -> None:
+                 glu_frac_bits: int = 4, softmax_frac_bits: int = 4, peers: int = 1, seed: int = 1) -> None:
         self.core_name = name
         self.lanes = lanes
         self.B = words_per_line
@@ -94,7 +102,7 @@ class GemmCore(wiring.Component):
                           f"({words_per_line})", source=f"core {name}: lanes")
         _log2(wbuf_entries, f"core {name}: weight buffer entries")
         for instr in self.program:
-            resident = instr.k_bound * (instr.n_tiles if instr.conv else 1)
+            resident = instr.k_bound * (instr.n_tiles if instr.conv or instr.m_outer else 1)
             if resident > wbuf_entries:
                 raise HwError(f"task {instr.task}: {resident} weight entries exceed the weight buffer "
                               f"({wbuf_entries} entries)", source=f"core {name}")
@@ -120,6 +128,20 @@ class GemmCore(wiring.Component):
         self.uses_ring = self.uses_stream_in or self.uses_linebuf
         self.uses_offchip_x = XSource.OFFCHIP in srcs or self.uses_linebuf   # has an X loader
         self.uses_conv = any(i.conv for i in self.program)
+        self.uses_m_outer = any(i.m_outer and not i.conv for i in self.program)
+        self.uses_wdep = any(i.w_dep for i in self.program)
+        self.peers = peers
+        softmax = {(i.m_outer, i.n_tiles * lanes) for i in self.program if i.softmax}
+        self.softmax_row = None
+        if softmax:
+            if len(softmax) > 1 or not next(iter(softmax))[0] or any(i.glu for i in self.program):
+                raise HwError("softmax tasks must run pixel-major (m_outer), share one row length per core, "
+                              "and not share a core with gated tasks", source=f"core {name}")
+            self.softmax_row = next(iter(softmax))[1]
+        self.softmax_frac_bits = softmax_frac_bits
+        for instr in self.program:
+            if instr.w_dep and instr.w_core >= peers:
+                raise HwError(f"task {instr.task} waits for core {instr.w_core} of {peers}", source=f"core {name}")
         self.uses_spad_y = Dest.SPAD in dsts
         self.uses_stream_y = Dest.STREAM in dsts
         self.uses_offchip_y = Dest.OFFCHIP in dsts
@@ -141,7 +163,10 @@ class GemmCore(wiring.Component):
             "rd_w": Out(read_client_signature(line_bits)),
             "busy": Out(CNT_BITS), "stall": Out(CNT_BITS), "reconf": Out(CNT_BITS),
             "trace_addr": In(range(max(len(self.program), 2))), "trace_data": Out(CNT_BITS),
+            "retired": Out(12),
         }
+        if self.uses_wdep:
+            sig["peer_retired"] = In(12).array(peers)
         if self.uses_offchip_x:
             sig["rd_x"] = Out(read_client_signature(line_bits))
         if self.uses_offchip_y:
@@ -200,7 +225,13 @@ class GemmCore(wiring.Component):
         m.d.comb += burst.eq(Mux(wf_left > MAX_BURST, MAX_BURST, wf_left))
         with m.FSM(name="wfetch"):
             with m.State("NEXT"):
-                with m.If(running & (wf_i < n_instr)):
+                go = Signal()
+                if self.uses_wdep:
+                    peer = Array(self.peer_retired)
+                    m.d.comb += go.eq(~wf.w_dep | (peer[wf.w_core] >= wf.w_count))
+                else:
+                    m.d.comb += go.eq(1)
+                with m.If(running & (wf_i < n_instr) & go):
                     m.d.sync += [wf_addr.eq(wf.w_base), wf_nt.eq(0)]
                     m.next = "TILE"
             with m.State("TILE"):
@@ -321,15 +352,25 @@ class GemmCore(wiring.Component):
                         with m.If(xf_klo == (Const(1, 16) << xf.x_tlog) - 1):
                             m.d.sync += [xf_klo.eq(0), xf_koff.eq(xf_koff + xf.x_tstride)]
                         with m.If(xf_k == xf.k_bound - 1):
-                            m.d.sync += [xf_k.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride),
-                                         xf_klo.eq(0), xf_koff.eq(0)]
-                            with m.If(xf_m == xf.m_bound - 1):
-                                m.d.sync += [xf_m.eq(0), xf_nt.eq(xf_nt + 1), xf_row.eq(xf.x_base)]
-                                with m.If(xf_nt == xf.n_tiles - 1):
-                                    m.d.sync += xf_i.eq(xf_i + 1)
-                                    with m.If(is_ring):
-                                        m.d.sync += ring_consumed.eq(xf.x_end)
-                                    m.next = "NEXT"
+                            last = Signal()
+                            m.d.sync += [xf_k.eq(0), xf_klo.eq(0), xf_koff.eq(0)]
+                            if self.uses_m_outer:
+                                with m.If(xf.m_outer):
+                                    # pixel-major: row m again for every N tile, then the next row
+                                    m.d.sync += xf_nt.eq(xf_nt + 1)
+                                    with m.If(xf_nt == xf.n_tiles - 1):
+                                        m.d.sync += [xf_nt.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
+                                        m.d.comb += last.eq(xf_m == xf.m_bound - 1)
+                            with (m.Else() if self.uses_m_outer else m.If(1)):
+                                m.d.sync += [xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
+                                with m.If(xf_m == xf.m_bound - 1):
+                                    m.d.sync += [xf_m.eq(0), xf_nt.eq(xf_nt + 1), xf_row.eq(xf.x_base)]
+                                    m.d.comb += last.eq(xf_nt == xf.n_tiles - 1)
+                            with m.If(last):
+                                m.d.sync += [xf_i.eq(xf_i + 1), xf_m.eq(0), xf_nt.eq(0)]
+                                with m.If(is_ring):
+                                    m.d.sync += ring_consumed.eq(xf.x_end)
+                                m.next = "NEXT"
                 if self.uses_conv:
                     self._conv_reader(m, xf, xf_i, xf_m, xf_nt, room, received if self.uses_ring else None,
                                       ring_consumed, pending, pending_ring, pending_zero,
@@ -343,6 +384,8 @@ class GemmCore(wiring.Component):
             xl_i = Signal(range(n_instr + 1))
             xl = rom_view(xl_i)
             xl_nt = Signal(12)
+            xl_m = Signal(12)
+            xl_row = Signal(ADDR_BITS)
             xl_addr = Signal(ADDR_BITS)
             xl_left = Signal(ADDR_BITS)
             reserved = Signal(range(depth_lines + 1))
@@ -366,7 +409,8 @@ class GemmCore(wiring.Component):
                         with m.If((xl.x_src != XSource.OFFCHIP) & (xl.x_src != XSource.LINEBUF)):
                             m.d.sync += xl_i.eq(xl_i + 1)
                         with m.Elif(~xl.x_dep | deps_ok(xl_i)):
-                            m.d.sync += [xl_nt.eq(0), xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end)]
+                            m.d.sync += [xl_nt.eq(0), xl_m.eq(0), xl_row.eq(xl.x_base), xl_addr.eq(xl.x_base),
+                                         xl_left.eq(Mux(xl.m_outer, xl.k_bound >> lb, xl.x_end))]
                             m.next = "BURST"
                 with m.State("BURST"):
                     m.d.comb += [self.rd_x.req_valid.eq(reserved + xburst <= depth_lines),
@@ -374,11 +418,22 @@ class GemmCore(wiring.Component):
                     with m.If(granted):
                         m.d.sync += [xl_addr.eq(xl_addr + xburst), xl_left.eq(xl_left - xburst)]
                         with m.If(xl_left == xburst):
-                            m.d.sync += [xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end), xl_nt.eq(xl_nt + 1)]
-                            # a line buffer is loaded once; an operand stream once per N tile
-                            with m.If((xl_nt == xl.n_tiles - 1) | (xl.x_src == XSource.LINEBUF)):
-                                m.d.sync += xl_i.eq(xl_i + 1)
-                                m.next = "NEXT"
+                            with m.If(xl.m_outer):
+                                # pixel-major: row m once per N tile, then the next row
+                                row_lines = xl.k_bound >> lb
+                                m.d.sync += [xl_addr.eq(xl_row), xl_left.eq(row_lines), xl_nt.eq(xl_nt + 1)]
+                                with m.If(xl_nt == xl.n_tiles - 1):
+                                    m.d.sync += [xl_nt.eq(0), xl_m.eq(xl_m + 1), xl_row.eq(xl_row + row_lines),
+                                                 xl_addr.eq(xl_row + row_lines)]
+                                    with m.If(xl_m == xl.m_bound - 1):
+                                        m.d.sync += xl_i.eq(xl_i + 1)
+                                        m.next = "NEXT"
+                            with m.Else():
+                                m.d.sync += [xl_addr.eq(xl.x_base), xl_left.eq(xl.x_end), xl_nt.eq(xl_nt + 1)]
+                                # a line buffer is loaded once; an operand stream once per N tile
+                                with m.If((xl_nt == xl.n_tiles - 1) | (xl.x_src == XSource.LINEBUF)):
+                                    m.d.sync += xl_i.eq(xl_i + 1)
+                                    m.next = "NEXT"
 
         # ---------------- partial sums ----------------
         if self.uses_psum:
@@ -484,12 +539,33 @@ class GemmCore(wiring.Component):
             # a direct push only happens while the epilogue is empty (see out_ok), so never together
             with m.If(direct_push):
                 m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
+        elif self.softmax_row is not None:
+            # ---------------- row-softmax epilogue: whole rows (pixel-major tiles) through the SFU ----------------
+            from hw.blocks.softmax import Softmax
+
+            beats = self.softmax_row // L
+            m.submodules.softmax = sm = Softmax(bits=8, width=L, row_len=self.softmax_row,
+                                                in_frac_bits=self.softmax_frac_bits)
+            m.submodules.metas = metas = fifo.SyncFIFO(width=ADDR_BITS + 2, depth=beats + 1)
+            m.d.comb += [
+                epi_idle.eq(~metas.r_rdy),
+                epi_ready.eq(sm.i.ready & metas.w_rdy),
+                sm.i.valid.eq(epi_push), sm.i.payload.eq(q_all),
+                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(y_row, mac.dst)),
+            ]
+            with m.If(sm.o.valid & metas.r_rdy):
+                m.d.comb += [groups.w_en.eq(1),
+                             groups.w_data.eq(Cat(sm.o.payload.as_value(), metas.r_data, Const(0, 1))),
+                             sm.o.ready.eq(groups.w_rdy), metas.r_en.eq(groups.w_rdy)]
+            with m.If(direct_push):
+                m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
         else:
             with m.If(direct_push):
                 m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
         m.d.comb += epi_quiet.eq(epi_idle)
+        m.d.comb += self.retired.eq(Mux(writer_idle & epi_idle, mac_i, 0))
         out_ok = Signal()
-        m.d.comb += out_ok.eq(mac.acc_out | Mux(mac.glu, epi_ready, groups.w_rdy & epi_idle))
+        m.d.comb += out_ok.eq(mac.acc_out | Mux(mac.glu | mac.softmax, epi_ready, groups.w_rdy & epi_idle))
         step = Signal()
         new = [Signal(signed(ACC_BITS), name=f"new{l}") for l in range(L)]
         q = [Signal(signed(8), name=f"q{l}") for l in range(L)]
@@ -539,13 +615,13 @@ class GemmCore(wiring.Component):
                         with m.If(mac.acc_out):
                             if self.uses_psum:
                                 m.d.comb += [psum_w.en.eq(1), psum_w.addr.eq(psum_addr), psum_w.data.eq(Cat(*new))]
-                        with m.Elif(mac.glu):
+                        with m.Elif(mac.glu | mac.softmax):
                             m.d.comb += epi_push.eq(1)
                         with m.Else():
                             m.d.comb += [direct_push.eq(1), direct_data.eq(Cat(Cat(*q), y_row, mac.dst, Const(0, 1)))]
                         m.d.sync += kk.eq(0)
                         instr_done = Signal()
-                        with m.If(mac.conv):
+                        with m.If(mac.conv | mac.m_outer):
                             # pixel-major: every N tile of pixel mm, then the next pixel
                             with m.If(nt == mac.n_tiles - 1):
                                 m.d.sync += [nt.eq(0), wofs.eq(0), mm.eq(mm + 1), y_pix.eq(y_pix + mac.y_stride),

@@ -67,6 +67,11 @@ INSTR_LAYOUT = data.StructLayout({
     "up": 1,
     "r_base": ADDR_BITS,
     "r_end": ADDR_BITS,
+    "m_outer": 1,
+    "w_dep": 1,
+    "w_core": 3,
+    "w_count": COUNT_BITS,
+    "softmax": 1,
 })
 
 
@@ -95,6 +100,12 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     map. The map starts at element ``x_base`` (SPAD) or ring index ``r_base`` (RING, LINEBUF); ring
     entries are released row by row as the window slides and up to ``r_end`` at the end. LINEBUF
     instructions also load ``x_end`` lines from off-chip line ``x_base`` into the ring.
+
+    ``m_outer`` runs a GEMM pixel-major too (``for m: for nt: for k``, all weight tiles resident), so a
+    row's output tiles leave together: ``softmax`` tasks need that, since the row-softmax SFU on the
+    output stream takes whole rows. ``w_dep`` makes the weight fetcher wait until core ``w_core`` has
+    retired (executed and written the results of) ``w_count`` instructions: the W operand is then a
+    *dynamic* weight that core wrote off-chip.
     """
 
     task: str
@@ -128,6 +139,11 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     up: int = 0
     r_base: int = 0
     r_end: int = 0
+    m_outer: bool = False
+    w_dep: bool = False
+    w_core: int = 0
+    w_count: int = 0
+    softmax: bool = False
 
     def encode(self) -> int:
         """The packed ROM word."""
@@ -146,6 +162,6 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
         fields = asdict(self)
         fields["x_src"] = self.x_src.name.lower()
         fields["dst"] = self.dst.name.lower()
-        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu", "conv"):
+        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu", "conv", "m_outer", "w_dep", "softmax"):
             fields[key] = bool(fields[key])
         return fields

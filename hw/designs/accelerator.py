@@ -34,7 +34,8 @@ class Accelerator(wiring.Component):
         self.cores = [
             GemmCore(name=c.name, lanes=c.lanes, words_per_line=B, program=c.program,
                      spad_words=c.spad_words, ring_words=c.ring_words, psum_entries=c.psum_entries,
-                     wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits, seed=i + 1)
+                     wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits,
+                     softmax_frac_bits=c.softmax_frac_bits, peers=len(plan.cores), seed=i + 1)
             for i, c in enumerate(plan.cores)
         ]
         n_cores = len(self.cores)
@@ -95,6 +96,10 @@ class Accelerator(wiring.Component):
 
         all_done = Signal()
         started = Signal()
+        for core in self.cores:
+            if core.uses_wdep:      # weight-fetch semaphores: every core's retired count
+                for j, peer in enumerate(self.cores):
+                    m.d.comb += core.peer_retired[j].eq(peer.retired)
         for i, core in enumerate(self.cores):
             m.d.comb += [core.start.eq(self.start), core.stress.eq(self.stress), core.cycle.eq(self.cycles),
                          core.trace_addr.eq(self.trace_addr)]

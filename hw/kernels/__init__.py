@@ -5,18 +5,25 @@ from __future__ import annotations
 from typing import Callable
 
 from hw.errors import HwError
-from hw.kernels import cnn, ffn, mlp
+from hw.kernels import attention, cnn, ffn, mlp
 from hw.kernels.graph import GemmTask, KernelGraph
 
 BUILDERS: dict[str, Callable[[dict[str, int] | None], KernelGraph]] = {
     "mlp": mlp.build,
     "ffn": ffn.build,
     "cnn": cnn.build,
+    "attention": attention.build,
 }
 DEFAULT_SIZES: dict[str, dict[str, int]] = {
     "mlp": mlp.DEFAULT_SIZES,
     "ffn": ffn.DEFAULT_SIZES,
     "cnn": cnn.DEFAULT_SIZES,
+    "attention": attention.DEFAULT_SIZES,
+}
+
+#: Budget fields a kernel sets differently from :class:`hw.planner.Budget`'s defaults.
+DEFAULT_BUDGETS: dict[str, dict[str, int]] = {
+    "attention": {"lanes": 32, "cores": 5, "buffer_bytes": 4096},
 }
 
 
@@ -31,4 +38,4 @@ def build_kernel(name: str, sizes: dict[str, int] | None = None) -> KernelGraph:
     return BUILDERS[name](sizes)
 
 
-__all__ = ["BUILDERS", "DEFAULT_SIZES", "GemmTask", "KernelGraph", "build_kernel"]
+__all__ = ["BUILDERS", "DEFAULT_BUDGETS", "DEFAULT_SIZES", "GemmTask", "KernelGraph", "build_kernel"]

@@ -7,6 +7,7 @@ import numpy as np
 from hw.golden.activations import silu
 from hw.golden.elementwise import mul_requant
 from hw.golden.pooling import upsample2x
+from hw.golden.softmax import softmax_rows
 from hw.kernels.graph import Conv, GemmTask, KernelGraph
 
 INT8_MIN, INT8_MAX = -128, 127
@@ -35,7 +36,8 @@ def im2col(x: np.ndarray, conv: Conv) -> np.ndarray:
 
 def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
     """One task: 32-bit accumulation of int8 products (never overflows at our sizes), requant, and for
-    gated tasks the SiLU-times-gate epilogue (exact models of the SFU blocks)."""
+    gated tasks the SiLU-times-gate epilogue, for softmax tasks the row softmax (exact models of the SFU
+    blocks). ``weights`` maps W operand names to arrays (static weights and dynamic ones alike)."""
     if task.conv is not None:
         x = im2col(x, task.conv)
 
@@ -43,6 +45,8 @@ def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> 
         acc = x.astype(np.int64) @ np.asarray(weights[name], dtype=np.int64)
         assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"
         return requantise(acc, task.shift, task.relu)
+    if task.softmax:
+        return softmax_rows(project(task.w), bits=8, in_frac_bits=task.softmax_frac_bits)
     if not task.glu:
         return project(task.w)
     up, gate = project(task.w), project(task.w_gate)
@@ -52,8 +56,13 @@ def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> 
 def run_kernel(graph: KernelGraph, x: np.ndarray, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every tensor of the kernel (input, each task's output) for input ``x`` and ``weights``."""
     tensors = {graph.input: np.asarray(x, dtype=np.int64)}
+    operands = dict(weights)
+    if graph.input_t is not None:
+        operands[graph.input_t] = tensors[graph.input].T
     for task in graph.tasks:
-        tensors[task.name] = gemm_task(task, tensors[task.x], weights)
+        x_operand = tensors[task.x] if task.x in tensors else np.asarray(weights[task.x], dtype=np.int64)
+        tensors[task.name] = gemm_task(task, x_operand, operands)
+        operands.setdefault(task.name, tensors[task.name])
     return tensors
 
 

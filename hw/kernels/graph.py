@@ -11,6 +11,12 @@ tensor is an ``H x W x C`` map stored pixel-major (shape ``(H*W, C)``), ``M`` is
 pixels, ``K = 9*C`` (3x3 taps, then channels) and ``N`` the output channels. The map is optionally
 upsampled 2x (nearest) before the convolution, which pads by one pixel and has stride 1 or 2; the
 hardware folds both into its operand addresses, so upsampled maps are never stored.
+
+Attention-style tasks widen the operand sources: ``X`` may also be a weight tensor (held off-chip, like
+the input), and ``W`` may be an earlier task's output (a *dynamic* weight, written off-chip by its
+producer in the consumer's weight-tile layout) or the input transposed (``input_t``, laid out by the host
+as weight tiles). A task with ``softmax_frac_bits`` passes each output row through the row-softmax SFU
+(input ``x / 2**softmax_frac_bits``, probabilities in Q0.7).
 """
 
 from __future__ import annotations
@@ -64,6 +70,12 @@ class GemmTask:
     w_gate: str | None = None
     frac_bits: int = 4
     conv: Conv | None = None
+    softmax_frac_bits: int | None = None
+
+    @property
+    def softmax(self) -> bool:
+        """Row softmax on the requantised output (whole rows of ``n`` elements)."""
+        return self.softmax_frac_bits is not None
 
     @property
     def x_shape(self) -> tuple[int, int]:
@@ -101,25 +113,37 @@ class KernelGraph:
     weights: dict[str, tuple[int, int]]
     tasks: tuple[GemmTask, ...]
     sizes: dict[str, int] = field(default_factory=dict)
+    input_t: str | None = None
 
     def __post_init__(self) -> None:
         shapes = {self.input: self.input_shape}
+        static = dict(self.weights)
+        if self.input_t is not None:
+            static[self.input_t] = self.input_shape[::-1]
         for task in self.tasks:
-            if task.x not in shapes:
+            x_shape = shapes.get(task.x, self.weights.get(task.x))
+            if x_shape is None:
                 raise HwError(f"task {task.name} reads {task.x!r}, produced by no earlier task",
                               source=f"kernel {self.name}")
-            if shapes[task.x] != task.x_shape:
-                raise HwError(f"task {task.name}: input {task.x} is {shapes[task.x]}, expected "
+            if x_shape != task.x_shape:
+                raise HwError(f"task {task.name}: input {task.x} is {x_shape}, expected "
                               f"{task.x_shape}", source=f"kernel {self.name}")
             if task.conv is not None and (task.glu or (task.m, task.k) != (
                     task.conv.out_h * task.conv.out_w, 9 * task.conv.in_c)):
                 raise HwError(f"task {task.name}: convolution must have M = output pixels and K = 9 x "
                               "input channels (and no gate)", source=f"kernel {self.name}")
             for weight in (task.w, task.w_gate) if task.glu else (task.w,):
-                if self.weights.get(weight) != (task.k, task.n):
+                if static.get(weight, shapes.get(weight)) != (task.k, task.n) or weight == self.input:
                     raise HwError(f"task {task.name}: weight {weight} must be {(task.k, task.n)}",
                                   source=f"kernel {self.name}")
             shapes[task.name] = (task.m, task.n)
+
+    def dynamic_weight(self, task: GemmTask) -> bool:
+        """Whether ``task``'s W operand is an earlier task's output."""
+        return any(t.name == task.w for t in self.tasks)
+
+    def weight_consumers(self, tensor: str) -> list[GemmTask]:
+        return [task for task in self.tasks if task.w == tensor]
 
     @property
     def output(self) -> str:

@@ -6,9 +6,10 @@ steps per row, the output writer's ``L`` (scratchpad/stream, one element per cyc
 Stream consumers wait for their producer: a ``whole`` ring consumer cannot finish its first N tile
 before the producer's last element; a ``chunked`` consumer's instruction ``j`` starts once producer
 tile ``j`` is out. Convolutions run pixel-major (``M x N tiles`` steps of ``max(K, writer)`` cycles,
-all weight tiles loaded first); a line-buffer (``rows``) consumer starts once its first window is
+all weight tiles loaded first; so do ``m_outer`` GEMMs); a line-buffer (``rows``) consumer starts once its first window is
 out and ends no earlier than one of its pixels after the producer's last. The design cannot finish
-before the shared read channel has moved every line once.
+before the shared read channel has moved every line once. An instruction whose weights are dynamic
+starts an off-chip latency after the instruction that wrote them.
 A test compares these estimates with the cycles measured in RTL simulation.
 """
 
@@ -19,20 +20,21 @@ from hw.planner.plan import DesignPlan
 
 
 def _tile_time(instr, lanes: int, B: int) -> int:
+    width = lanes // 2 if instr.glu else lanes      # results per row and N tile
     if instr.acc_out:
         writer = 0
     elif instr.dst == Dest.OFFCHIP:
-        writer = instr.y_tinc // B
+        writer = width // B
     else:
-        writer = instr.y_tinc
-    if instr.conv:
+        writer = width
+    if instr.conv or instr.m_outer:
         return max(instr.k_bound, writer)      # per pixel and N tile; weights counted per instruction
     return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
 
 
 def _duration(instr, lanes: int, B: int) -> int:
     tile = _tile_time(instr, lanes, B)
-    if instr.conv:
+    if instr.conv or instr.m_outer:
         return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
     return 1 + instr.n_tiles * tile
 
@@ -45,11 +47,12 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
     # per core: (start, tile_time, n_tiles, end) of its stream-producing instruction
     stream_timing: dict[int, tuple[float, float, int, float]] = {}
     ends: list[float] = []
+    instr_end: dict[tuple[int, int], float] = {}
     read_lines = 0
     write_lines = 0
     for ci, core in enumerate(plan.cores):
         t = float(lat)
-        for instr in core.program:
+        for index, instr in enumerate(core.program):
             tile = _tile_time(instr, core.lanes, B)
             duration = _duration(instr, core.lanes, B)
             read_lines += instr.n_tiles * instr.k_bound * core.lanes // B
@@ -58,8 +61,11 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
             elif instr.x_src == XSource.LINEBUF:
                 read_lines += instr.x_end
             if instr.dst == Dest.OFFCHIP and not instr.acc_out:
-                write_lines += instr.m_bound * instr.n_tiles * instr.y_tinc // B
+                write_lines += instr.m_bound * instr.n_tiles * (core.lanes // 2 if instr.glu else core.lanes) // B
             start = t
+            if instr.w_dep:
+                # dynamic weights: fetched once their producer has written them
+                start = max(start, instr_end[(instr.w_core, instr.w_count - 1)] + lat)
             end = start + duration
             if instr.x_dep:
                 start += 2
@@ -84,6 +90,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                 per = instr.n_tiles * tile if instr.conv else tile     # conv: per output pixel
                 stream_timing[ci] = (start, per, instr.n_tiles, end)
             t = end
+            instr_end[(ci, index)] = end
         ends.append(t)
     total = max(max(ends), read_lines + lat, write_lines)
     return {"cycles": float(total), "read_lines": float(read_lines), "write_lines": float(write_lines),

@@ -48,7 +48,7 @@ class Mapping:
         for i, group in enumerate(self.groups):
             parts.append(f"[{'+'.join(group.tasks)} @{group.lanes}]")
             if i < len(self.cuts):
-                parts.append(f"={self.cuts[i]}=>")
+                parts.append("|" if self.cuts[i] == "none" else f"={self.cuts[i]}=>")
         return " ".join(parts)
 
 
@@ -63,9 +63,19 @@ def _log2(value: int) -> int:
     return value.bit_length() - 1
 
 
-def cut_modes(consumer: GemmTask) -> tuple[str, ...]:
-    """Stream modes a cut into ``consumer`` may use."""
-    return ("rows",) if consumer.conv is not None else ("chunked", "whole")
+def cut_modes(graph: KernelGraph, consumer: GemmTask, before: str) -> tuple[str, ...]:
+    """Stream modes a cut between task ``before`` and ``consumer`` may use: none if ``consumer`` does
+    not read ``before``; line buffers for convolutions; whole rings only when rows arrive whole (softmax
+    producers), rows are re-read per N tile (softmax consumers), or the W operand is a dynamic weight
+    laid out for the whole K; otherwise whole or chunked."""
+    if consumer.x != before:
+        return ("none",)
+    if consumer.conv is not None:
+        return ("rows",)
+    producer = next((t for t in graph.tasks if t.name == consumer.x), None)
+    if consumer.softmax or graph.dynamic_weight(consumer) or (producer is not None and producer.softmax):
+        return ("whole",)
+    return ("chunked", "whole")
 
 
 def line_buffer_words(task: GemmTask) -> int:
@@ -79,9 +89,9 @@ def line_buffer_words(task: GemmTask) -> int:
 def _wbuf_entries(program: list[Instruction]) -> int:
     """Weight buffer depth: GEMM cores double-buffer their largest tile; convolution cores keep all of
     an instruction's tiles resident and, with several instructions, room to prefetch the next one's."""
-    if not any(i.conv for i in program):
+    if not any(i.conv or i.m_outer for i in program):
         return _pow2_at_least(2 * max(i.k_bound for i in program))
-    resident = [i.k_bound * (i.n_tiles if i.conv else 2) for i in program]
+    resident = [i.k_bound * (i.n_tiles if i.conv or i.m_outer else 2) for i in program]
     pairs = [a + b for a, b in zip(resident, resident[1:])] or resident
     return _pow2_at_least(max(pairs))
 
@@ -115,6 +125,16 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
     for group in mapping.groups:
         for name in group.tasks:
             check_lanes(tasks[name], group.lanes, B, "--lanes")
+    lanes_of = {name: mapping.groups[gi].lanes for name, gi in group_of.items()}
+    dynamic = {name for name in tasks if graph.weight_consumers(name)}
+    for t in graph.tasks:
+        for consumer in graph.consumers(t.name):
+            g, c = group_of[t.name], group_of[consumer.name]
+            last_of_group = mapping.groups[g].tasks[-1] == t.name
+            if c != g and not (c == g + 1 and last_of_group and mapping.groups[c].tasks[0] == consumer.name):
+                raise HwError(f"{consumer.name} reads {t.name} from a core it is not streamed to", source="mapping")
+        if t.name in dynamic and (graph.consumers(t.name) or len(graph.weight_consumers(t.name)) > 1):
+            raise HwError(f"dynamic weight {t.name} must have exactly one (W operand) consumer", source="mapping")
 
     # ---- off-chip layout: inputs, spills, outputs, then weights (each kind contiguous) ----
     regions: list[Region] = []
@@ -130,13 +150,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         line += region.lines
         return region
 
-    m0, k0 = graph.input_shape
-    add_region(graph.input, "inputs", m0 * k0)
-    for name in sorted(mapping.spilled, key=lambda n: [t.name for t in graph.tasks].index(n)):
-        add_region(name, "spill", tasks[name].out_elems)
-    add_region(last_task, "outputs", tasks[last_task].out_elems)
     weight_layout: list[tuple[int, tuple[tuple[str, int, int, int, int], ...]]] = []
-    weights_first = line
 
     def place_weights(t: GemmTask, k_lo: int, k_hi: int, lanes: int, n_tiles: int) -> int:
         """Lay out the weight tiles of one instruction in fetch order; returns the first line.
@@ -152,6 +166,39 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
             weight_layout.append((line, pieces))
             line += (k_hi - k_lo) * lanes // B
         return first
+
+    m0, k0 = graph.input_shape
+    add_region(graph.input, "inputs", m0 * k0)
+    host_rows: list[tuple[int, str]] = [(0, graph.input)]
+    input_t_base: dict[str, int] = {}
+    for t in graph.tasks:
+        if graph.input_t is not None and t.w == graph.input_t:
+            # the host lays the transposed input out as this task's weight tiles
+            first = line
+            input_t_base[t.name] = place_weights(t, 0, t.k, lanes_of[t.name], t.n // out_tile(t, lanes_of[t.name]))
+            regions.append(Region(f"{graph.input_t}:{t.name}", "inputs", first, line - first))
+    order = [t.name for t in graph.tasks]
+    for name in sorted(set(mapping.spilled) | dynamic, key=order.index):
+        add_region(name, "spill", tasks[name].out_elems)
+    add_region(last_task, "outputs", tasks[last_task].out_elems)
+    weights_first = line
+    for name in sorted({t.x for t in graph.tasks if t.x in graph.weights}):
+        rows, cols = graph.weights[name]
+        host_rows.append((add_region(name, "weights", rows * cols).line, name))
+    instr_index: dict[str, int] = {}     # task -> index of its (last) instruction in its core's program
+
+    def region_of(name: str) -> Region:
+        return next(r for r in regions if r.name == name)
+
+    def weight_fields(t: GemmTask, k_lo: int, k_hi: int, lanes: int, n_tiles: int) -> dict[str, object]:
+        """Where an instruction's weight tiles come from: static tiles laid out now, the host's transposed
+        input, or a dynamic weight (wait until its producer core has retired the producing task)."""
+        if t.w == graph.input_t:
+            return {"w_base": input_t_base[t.name]}
+        if t.w in tasks:
+            return {"w_base": region_of(t.w).line, "w_dep": True, "w_core": group_of[t.w],
+                    "w_count": instr_index[t.w] + 1}
+        return {"w_base": place_weights(t, k_lo, k_hi, lanes, n_tiles)}
 
     cores: list[CorePlan] = []
     streams: list[StreamPlan] = []
@@ -169,8 +216,19 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
             if t.glu:
                 core.glu_frac_bits = t.frac_bits
             # --- destination ---
+            y_stride, y_tinc = t.n, width
             if name == last_task:
                 dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
+            elif name in dynamic:
+                # written off-chip in the consumer's weight-tile layout (tile nt: K rows x L_c columns)
+                (consumer,) = graph.weight_consumers(name)
+                lc = out_tile(consumer, lanes_of[consumer.name])
+                if consumer.n // lc > 1:
+                    if width != lc:
+                        raise HwError(f"{name} ({width} columns per tile) cannot be written in the tile layout "
+                                      f"of {consumer.name} ({lc} lanes)", source="mapping")
+                    y_stride, y_tinc = lc, t.m * lc
+                dst, y_base = Dest.OFFCHIP, region_of(name).line * B
             elif idx == len(group.tasks) - 1:
                 dst, y_base = Dest.STREAM, 0
             elif name in mapping.spilled:
@@ -186,9 +244,12 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 spad[name] = (base, t.out_elems)
                 spad_end = max(spad_end, base + t.out_elems)
                 dst, y_base = Dest.SPAD, base
-            common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=t.n,
-                          shift=t.shift, relu=t.relu, y_tinc=width, glu=t.glu)
-            w_base = place_weights(t, 0, t.k, L, n_tiles) if t.conv is not None else 0
+            common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=y_stride,
+                          shift=t.shift, relu=t.relu, y_tinc=y_tinc, glu=t.glu)
+            if t.softmax:
+                common.update(m_outer=True, softmax=True)
+                core.softmax_frac_bits = t.softmax_frac_bits
+            w_fields = weight_fields(t, 0, t.k, L, n_tiles) if t.conv is not None else {}
             # --- X source ---
             if t.conv is not None:
                 c = t.conv
@@ -201,7 +262,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.LINEBUF, x_base=region.line,
                                                x_stride=0, x_end=elems // B, r_base=ring_index,
                                                r_end=ring_index + elems, x_dep=t.x != graph.input,
-                                               w_base=w_base))
+                                               **w_fields))
                     ring_index += elems
                 elif idx == 0:
                     if mapping.cuts[gi - 1] != "rows":
@@ -210,17 +271,17 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                     streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
                     core.ring_words = max(core.ring_words, line_buffer_words(t))
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=0,
-                                               r_base=ring_index, r_end=ring_index + elems, w_base=w_base))
+                                               r_base=ring_index, r_end=ring_index + elems, **w_fields))
                     ring_index += elems
                 else:
                     base, _ = spad[t.x]
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base,
-                                               x_stride=0, x_dep=True, w_base=w_base))
-            elif t.x == graph.input:
-                region = regions[0]
+                                               x_stride=0, x_dep=True, **w_fields))
+            elif t.x == graph.input or t.x in graph.weights:
+                region = region_of(t.x)
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B,
-                                           w_base=place_weights(t, 0, t.k, L, n_tiles)))
+                                           **weight_fields(t, 0, t.k, L, n_tiles)))
             elif idx == 0:
                 producer = tasks[t.x]
                 pg = mapping.groups[group_of[t.x]]
@@ -229,9 +290,11 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
                 if mode == "whole":
                     core.ring_words = _pow2_at_least(t.m * t.k)
-                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=Lp,
-                                               x_tlog=_log2(Lp), x_tstride=t.m * Lp, x_end=t.m * t.k,
-                                               w_base=place_weights(t, 0, t.k, L, n_tiles)))
+                    # a softmax producer streams whole rows (row-major); others column tile by column tile
+                    layout = (dict(x_stride=t.k, x_tlog=15, x_tstride=0) if producer.softmax
+                              else dict(x_stride=Lp, x_tlog=_log2(Lp), x_tstride=t.m * Lp))
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, **layout,
+                                               x_end=t.m * t.k, **weight_fields(t, 0, t.k, L, n_tiles)))
                 else:
                     chunks = producer.n // Lp
                     core.ring_words = _pow2_at_least(2 * t.m * Lp)
@@ -244,16 +307,17 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                         program.append(Instruction(
                             **fields, k_bound=Lp, x_src=XSource.RING, x_base=jt * t.m * Lp, x_stride=Lp,
                             x_end=(jt + 1) * t.m * Lp, acc_init=jt > 0, acc_out=not final,
-                            w_base=place_weights(t, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
+                            **weight_fields(t, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
             elif t.x in mapping.spilled:
                 region = next(r for r in regions if r.name == t.x)
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B, x_dep=True,
-                                           w_base=place_weights(t, 0, t.k, L, n_tiles)))
+                                           **weight_fields(t, 0, t.k, L, n_tiles)))
             else:
                 base, _ = spad[t.x]
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.SPAD, x_base=base, x_stride=t.k,
-                                           x_dep=True, w_base=place_weights(t, 0, t.k, L, n_tiles)))
+                                           x_dep=True, **weight_fields(t, 0, t.k, L, n_tiles)))
+            instr_index[name] = len(program) - 1
         core.spad_words = spad_end
         core.wbuf_entries = _wbuf_entries(program)
         cores.append(core)
@@ -262,5 +326,6 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
     return DesignPlan(
         kernel=graph.name, variant=variant, budget=budget, cores=cores, streams=streams, regions=regions,
         image_lines=line, weight_layout=weight_layout, input_region=graph.input, output_region=last_task,
-        decisions={"mapping": mapping.describe()},
+        decisions={"mapping": mapping.describe(), "dynamic_weights": sorted(dynamic, key=order.index)},
+        host_rows=host_rows, input_t=graph.input_t,
     )

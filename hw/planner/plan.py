@@ -37,6 +37,7 @@ class CorePlan:
     psum_entries: int = 0
     wbuf_entries: int = 1
     glu_frac_bits: int = 4
+    softmax_frac_bits: int = 4
 
     @property
     def buffer_bytes(self) -> int:
@@ -80,6 +81,8 @@ class DesignPlan:
     output_region: str
     decisions: dict[str, object] = field(default_factory=dict)
     estimate: dict[str, float] = field(default_factory=dict)
+    host_rows: list[tuple[int, str]] = field(default_factory=list)   # (line, tensor) written row-major
+    input_t: str | None = None     # name of the transposed input, if weight tiles are cut from it
 
     def region(self, name: str) -> Region:
         for region in self.regions:
@@ -96,15 +99,20 @@ class DesignPlan:
         return ranges
 
     def image(self, x: np.ndarray, weights: dict[str, np.ndarray]) -> list[int]:
-        """Off-chip line contents for input ``x`` and ``weights`` (weight tiles in fetch order)."""
+        """Off-chip line contents for input ``x`` and ``weights``: weight tiles in fetch order (cut from the
+        transposed input too, for tasks that use it as W) and the tensors the host writes row-major."""
         B = self.budget.words_per_cycle
         words = np.zeros(self.image_lines * B, dtype=np.int64)
+        tensors = {**weights, self.input_region: np.asarray(x)}
+        if self.input_t is not None:
+            tensors[self.input_t] = np.asarray(x).T
         for line, pieces in self.weight_layout:
-            tile = np.hstack([np.asarray(weights[name])[k0:k1, n0:n1] for name, k0, k1, n0, n1 in pieces]).reshape(-1)
+            tile = np.hstack([np.asarray(tensors[name])[k0:k1, n0:n1] for name, k0, k1, n0, n1 in pieces]).reshape(-1)
             words[line * B: line * B + tile.size] = tile
-        region = self.region(self.input_region)
-        flat = np.asarray(x).reshape(-1)
-        words[region.line * B: region.line * B + flat.size] = flat
+        rows = self.host_rows or [(self.region(self.input_region).line, self.input_region)]
+        for line, name in rows:
+            flat = np.asarray(tensors[name]).reshape(-1)
+            words[line * B: line * B + flat.size] = flat
         return pack_words(words, B)
 
     def read_output(self, lines: list[int], shape: tuple[int, int]) -> np.ndarray:

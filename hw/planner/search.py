@@ -42,15 +42,20 @@ def _lane_options(graph: KernelGraph, names: tuple[str, ...], B: int, total: int
 def _fit_spills(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) -> DesignPlan | None:
     """Lower ``mapping``; spill the largest scratchpad intermediates until the activation buffers fit."""
     tasks = {t.name: t for t in graph.tasks}
-    internal = [name for g in mapping.groups for name in g.tasks[:-1]]
+    internal = [name for g in mapping.groups for name in g.tasks[:-1] if not graph.weight_consumers(name)]
     spilled: set[str] = set()
     while True:
         candidate = Mapping(mapping.groups, mapping.cuts, frozenset(spilled))
-        plan = lower(graph, candidate, budget, variant)
+        try:
+            plan = lower(graph, candidate, budget, variant)
+        except HwError as error:
+            if error.source != "mapping":
+                raise
+            return None      # this grouping cannot carry the kernel's edges (see lower)
         if plan.buffer_bytes <= budget.buffer_bytes:
             plan.estimate = estimate(plan)
-            plan.decisions = {"mapping": candidate.describe(), "spilled": sorted(spilled),
-                              "buffer_bytes": plan.buffer_bytes}
+            plan.decisions.update({"mapping": candidate.describe(), "spilled": sorted(spilled),
+                                   "buffer_bytes": plan.buffer_bytes})
             return plan
         remaining = [n for n in internal if n not in spilled]
         if not remaining:
@@ -88,7 +93,8 @@ def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPl
             if sum(lanes) != budget.lanes:   # every variant uses exactly the budget's MAC lanes
                 continue
             any_split = True
-            modes = [cut_modes(graph.task(g[0])) for g in group_names[1:]]
+            modes = [cut_modes(graph, graph.task(g[0]), before[-1])
+                     for before, g in zip(group_names, group_names[1:])]
             for cuts in itertools.product(*modes):
                 mapping = Mapping(tuple(Group(g, l) for g, l in zip(group_names, lanes)), tuple(cuts))
                 plan = _fit_spills(graph, mapping, budget, "")
