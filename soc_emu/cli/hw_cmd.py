@@ -14,7 +14,7 @@ import json
 import sys
 
 HELP = "generate InTAR-style accelerators and report their simulated performance"
-KERNELS = ("mlp", "ffn", "cnn")
+KERNELS = ("mlp", "ffn", "cnn", "attention")
 VARIANTS = ("sequential", "dataflow", "intar")
 BUDGET_FLAGS = (("lanes", "MAC lanes in total (default 16)"),
                 ("cores", "most compute cores a design may use (default 4)"),
@@ -92,7 +92,7 @@ def _sizes(items: list[str], *, scoped: bool) -> dict:
 
 def format_table(records: list[dict], speedups: dict) -> str:
     """Fixed-width table of the report records plus the InTAR speedups."""
-    header = (f"{'kernel':<6} {'variant':<10} {'exact':<5} {'cycles':>8} {'est':>8} {'util':>5} {'rd_w':>7} "
+    header = (f"{'kernel':<9} {'variant':<10} {'lanes':>5} {'exact':<5} {'cycles':>8} {'est':>8} {'util':>5} {'rd_w':>7} "
               f"{'rd_in':>6} {'rd_sp':>6} {'wr_sp':>6} {'wr_out':>6} {'stall':>7} {'reconf':>6} "
               f"{'act_B':>6} {'wbuf_B':>6} {'cells':>6} {'mem_bits':>8}  mapping")
     lines = [header]
@@ -101,7 +101,7 @@ def format_table(records: list[dict], speedups: dict) -> str:
         cells = r.get("resources", {}).get("cells", "-")
         mem_bits = r.get("resources", {}).get("memory_bits", "-")
         lines.append(
-            f"{r['kernel']:<6} {r['variant']:<10} {('yes' if r['bit_exact'] else 'NO'):<5} {r['cycles']:>8} "
+            f"{r['kernel']:<9} {r['variant']:<10} {r['lanes']:>5} {('yes' if r['bit_exact'] else 'NO'):<5} {r['cycles']:>8} "
             f"{int(r['estimate_cycles'] or 0):>8} {r['mac_utilisation']:>5.2f} {words['read_weights']:>7} "
             f"{words['read_inputs']:>6} {words['read_spills']:>6} {words['write_spills']:>6} "
             f"{words['write_outputs']:>6} {r['stall_cycles']:>7} {r['reconfiguration_cycles']:>6} "

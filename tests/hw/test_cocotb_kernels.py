@@ -15,10 +15,11 @@ from hw.designs.simulate import RunSpec, simulate
 from hw.kernels import build_kernel
 from hw.kernels.golden import random_operands, run_kernel
 from hw.planner import VARIANTS
+from hw.planner.traffic import offchip_words
 
 pytestmark = pytest.mark.hw
 
-KERNELS = ("mlp", "ffn", "cnn")
+KERNELS = ("mlp", "ffn", "cnn", "attention")
 DESIGNS = [(k, v) for k in KERNELS for v in VARIANTS]
 
 
@@ -78,13 +79,12 @@ def test_reset_mid_run_then_clean_rerun(outcome):
 def test_offchip_traffic_matches_plan(outcome):
     design, graph, runs = outcome
     result, _ = runs["seed1"]
-    B = design.budget.words_per_cycle
-    weight_words = sum(lines for *_, lines in _tile_lines(design)) * B
-    assert result.counters["rd_weights"] == weight_words
+    assert result.counters == offchip_words(design)
     assert result.counters["wr_outputs"] == graph.tasks[-1].out_elems
-    spilled = design.decisions["spilled"]
-    assert result.counters["wr_spill"] == sum(graph.task(name).out_elems for name in spilled)
-    if not spilled:
+    # spilled intermediates and dynamic weights are written off-chip exactly once
+    off_chip = design.decisions["spilled"] + design.decisions["dynamic_weights"]
+    assert result.counters["wr_spill"] == sum(graph.task(name).out_elems for name in off_chip)
+    if not off_chip:
         assert result.counters["rd_spill"] == 0
 
 
@@ -102,9 +102,3 @@ def test_counters_account_for_every_mac(outcome):
     assert busy == sum(sum(i.m_bound * i.k_bound * i.n_tiles for i in core.program) for core in design.cores)
     assert macs == graph.macs
     assert sum(core["reconf"] for core in result.cores) == sum(len(c.program) for c in design.cores)
-
-
-def _tile_lines(design):
-    B = design.budget.words_per_cycle
-    for line, pieces in design.weight_layout:
-        yield line, sum((k1 - k0) * (n1 - n0) for _, k0, k1, n0, n1 in pieces) // B
