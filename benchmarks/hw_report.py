@@ -5,8 +5,8 @@ Usage: ``.venv/bin/python benchmarks/hw_report.py [--seeds N] [--json FILE] [--n
 Prints the per-design table of ``soc-emu hw report`` (cycles measured in Verilator, bit-exactness over
 ``--seeds`` random inputs, off-chip words by kind, buffers, Yosys cell counts), InTAR's speedup over
 each baseline per kernel and their geometric means, and the wall time. The default budget (16 MAC
-lanes, 2560 activation bytes, 4 int8 words/cycle off-chip with 64-cycle latency) is the one in the
-README; pass budget flags of ``soc-emu hw report`` through ``--budget KEY=N``.
+lanes, 2560 activation bytes, 4 int8 words/cycle off-chip with 64-cycle latency; attention: 32 lanes,
+5 cores, 4096 bytes) is the one in the README; pass budget flags of ``soc-emu hw report`` through ``--budget KEY=N``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def main() -> int:
     elapsed = time.perf_counter() - start
     summary = api.speedups(records)
     print(format_table(records, summary))
-    print(f"budget: {api.make_budget(budget or None)}")
+    for kernel in api.KERNELS:
+        print(f"budget ({kernel}): {api.make_budget(budget or None, kernel)}")
     print(f"wall time: {elapsed:.1f} s (builds reused when cached under sim_build/)")
     if args.json:
         args.json.write_text(json.dumps({"designs": records, "speedups": summary}, indent=2, default=str))

@@ -56,7 +56,7 @@ INSTR_LAYOUT = data.StructLayout({
     "dst": 2,
     "y_base": ADDR_BITS,
     "y_stride": 16,
-    "y_tinc": COUNT_BITS,
+    "y_tinc": ADDR_BITS,
     "glu": 1,
     "conv": 1,
     "in_h": COUNT_BITS,

@@ -322,6 +322,12 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         core.wbuf_entries = _wbuf_entries(program)
         cores.append(core)
 
+    for core in cores:
+        for instr in core.program:
+            try:
+                instr.encode()
+            except ValueError as error:     # a loop bound, stride or address beyond its ISA field
+                raise HwError(f"task {instr.task}: {error}; use smaller sizes", source="--size") from None
     regions.append(Region("weights", "weights", weights_first, line - weights_first))
     return DesignPlan(
         kernel=graph.name, variant=variant, budget=budget, cores=cores, streams=streams, regions=regions,

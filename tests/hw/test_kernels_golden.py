@@ -178,3 +178,142 @@ def test_cnn_size_errors_name_the_size_flag():
         build_kernel("cnn", {"channels": 0})
     with pytest.raises(HwError, match="--size"):
         build_kernel("cnn", {"tokens": 8})
+
+
+# ---------------------------------------------------------------- single-head self-attention --------------
+
+def _sat(acc: np.ndarray, shift: int) -> np.ndarray:
+    return np.clip(np.asarray(acc, dtype=np.int64) >> shift, -128, 127)
+
+
+@pytest.mark.parametrize("sizes, proj_shift, score_shift", [
+    (None, 9, 9),                                             # d_model 32, d_head 64: 6 + ceil(5/2 or 6/2)
+    ({"seq": 16, "d_model": 128, "d_head": 16}, 10, 8),       # 6 + ceil(7/2), 6 + ceil(4/2)
+])
+@pytest.mark.parametrize("extreme", [False, True])
+def test_attention_golden_equals_an_independent_numpy_computation(sizes, proj_shift, score_shift, extreme):
+    from hw.golden.softmax import softmax_rows
+
+    graph = build_kernel("attention", sizes)
+    n, dm, d = (graph.sizes[k] for k in ("seq", "d_model", "d_head"))
+    assert [(t.name, t.m, t.k, t.n, t.shift) for t in graph.tasks] == [
+        ("kt", d, dm, n, proj_shift), ("v", n, dm, d, proj_shift), ("q", n, dm, d, proj_shift),
+        ("s", n, d, n, score_shift), ("o", n, n, d, 7)]
+    x, w = random_operands(graph, np.random.default_rng(5), extreme=extreme)
+    assert x.shape == (n, dm) and w["wk_t"].shape == (d, dm)
+    tensors = run_kernel(graph, x, w)
+
+    wk = w["wk_t"].T                                           # the kernel stores W_k transposed
+    q = _sat(x @ w["wq"], proj_shift)
+    k = _sat(x @ wk, proj_shift)
+    v = _sat(x @ w["wv"], proj_shift)
+    assert np.array_equal(tensors["q"], q) and np.array_equal(tensors["v"], v)
+    # the kt task computes K^T directly as requant(W_k^T X^T); requant is element-wise, so it is (X W_k)^T
+    assert np.array_equal(tensors["kt"], _sat(w["wk_t"] @ x.T, proj_shift))
+    assert np.array_equal(tensors["kt"], k.T)
+    scores = _sat(q @ k.T, score_shift)
+    probs = softmax_rows(scores, bits=8, in_frac_bits=4)
+    assert np.array_equal(tensors["s"], probs)
+    assert np.array_equal(tensors["o"], _sat(probs @ v, 7))
+    assert tensors["o"].shape == (n, d) and np.unique(tensors["o"]).size > 20
+
+
+def test_attention_softmax_rows_are_q07_probabilities_close_to_float_softmax():
+    graph = build_kernel("attention")
+    x, w = random_operands(graph, np.random.default_rng(2))
+    tensors = run_kernel(graph, x, w)
+    probs = tensors["s"]
+    n = graph.sizes["seq"]
+    assert probs.min() >= 0 and probs.max() <= 127
+    # sum_j e_j * (2**K // sum) <= 2**K, so the pre-truncation row sum is in (127.5, 128]; truncating each of
+    # the n probabilities loses less than 1
+    sums = probs.sum(axis=1)
+    assert np.all(sums <= 128) and np.all(sums > 127.5 - n), sums
+    assert 110 <= sums.mean() <= 127
+    scores = np.clip((tensors["q"] @ tensors["kt"]) >> graph.task("s").shift, -128, 127) / 16.0   # Q.4
+    real = np.exp(scores - scores.max(axis=1, keepdims=True))
+    real /= real.sum(axis=1, keepdims=True)
+    assert np.max(np.abs(probs / 128 - real)) < 1.5 / 128
+    # the probabilities spread over several keys (not one-hot rows)
+    assert np.all((probs > 0).sum(axis=1) >= 2) and probs.max() < 127
+
+
+def test_attention_data_volume_q_k_v_exceed_the_score_matrix():
+    from hw.api import make_budget
+
+    graph = build_kernel("attention")
+    elems = {t.name: t.out_elems for t in graph.tasks}
+    assert elems == {"kt": 64 * 32, "v": 32 * 64, "q": 32 * 64, "s": 32 * 32, "o": 32 * 64}
+    assert min(elems["kt"], elems["v"], elems["q"]) > elems["s"]
+    budget = make_budget(None, "attention").buffer_bytes
+    assert budget == 4096
+    # at the default sizes no single tensor exceeds the attention budget; Q, K and V together do (the
+    # sequential core keeps Q and the scores on-chip: 2048 + 1024 bytes, while K^T and V go off-chip)
+    assert max(elems.values()) < budget < elems["kt"] + elems["v"] + elems["q"]
+    assert elems["q"] + elems["s"] <= budget
+    # with a head 8x wider than the sequence (InTAR: 1024 vs 256), each of Q, K, V alone exceeds it
+    big = build_kernel("attention", {"d_head": 256})
+    assert all(big.task(name).out_elems > budget for name in ("kt", "v", "q"))
+    assert big.task("s").out_elems < budget
+
+
+def test_attention_graph_records_dynamic_weights_and_the_transposed_input():
+    graph = build_kernel("attention")
+    assert graph.input_t == "x_t" and graph.task("kt").w == "x_t" and graph.task("kt").x == "wk_t"
+    assert [t.name for t in graph.tasks if graph.dynamic_weight(t)] == ["s", "o"]
+    assert [t.name for t in graph.weight_consumers("kt")] == ["s"]
+    assert [t.name for t in graph.weight_consumers("v")] == ["o"]
+    assert graph.weight_consumers("q") == [] and [t.name for t in graph.consumers("q")] == ["s"]
+    assert [t.name for t in graph.tasks if t.softmax] == ["s"]
+
+
+def test_kernel_graph_rejects_a_dynamic_weight_of_the_wrong_shape():
+    from hw.kernels.graph import GemmTask, KernelGraph
+
+    weights = {"wk_t": (16, 8), "wq": (8, 16)}
+    good = (GemmTask("kt", "wk_t", "x_t", 16, 8, 4, 7), GemmTask("q", "x", "wq", 4, 8, 16, 7),
+            GemmTask("s", "q", "kt", 4, 16, 4, 7, softmax_frac_bits=4))
+    assert KernelGraph("att", "x", (4, 8), weights, good, input_t="x_t").output == "s"
+    bad = good[:2] + (GemmTask("s", "q", "kt", 4, 16, 8, 7, softmax_frac_bits=4),)    # kt is 16 x 4, not 16 x 8
+    with pytest.raises(HwError) as info:
+        KernelGraph("att", "x", (4, 8), weights, bad, input_t="x_t")
+    assert "task s" in str(info.value) and "weight kt must be (16, 8)" in str(info.value)
+    assert info.value.source == "kernel att"
+    # a dynamic weight must be produced earlier in the chain
+    late = (good[1], GemmTask("s", "q", "kt", 4, 16, 4, 7), good[0])
+    with pytest.raises(HwError, match="weight kt must be"):
+        KernelGraph("att", "x", (4, 8), weights, late, input_t="x_t")
+    # the transposed input only exists if the graph declares it
+    with pytest.raises(HwError, match="weight x_t must be"):
+        KernelGraph("att", "x", (4, 8), weights, good)
+
+
+def test_kernel_graph_rejects_the_raw_input_as_a_weight_even_if_the_shape_fits():
+    from hw.kernels.graph import GemmTask, KernelGraph
+
+    square = (GemmTask("y", "x", "x", 8, 8, 8, 7),)        # x is 8 x 8: the shape alone would pass
+    with pytest.raises(HwError) as info:
+        KernelGraph("bad", "x", (8, 8), {}, square)
+    assert "weight x must be (8, 8)" in str(info.value) and info.value.source == "kernel bad"
+    # the host-transposed input is the legal way to use X as a W operand
+    ok = KernelGraph("ok", "x", (8, 8), {}, (GemmTask("y", "x", "x_t", 8, 8, 8, 7),), input_t="x_t")
+    assert ok.output == "y"
+
+
+def test_kernel_graph_accepts_a_weight_tensor_as_the_x_operand_and_rejects_unknown_ones():
+    from hw.kernels.graph import GemmTask, KernelGraph
+
+    weights = {"wk_t": (16, 8)}
+    ok = KernelGraph("t", "x", (4, 8), weights, (GemmTask("kt", "wk_t", "x_t", 16, 8, 4, 7),), input_t="x_t")
+    assert ok.task("kt").x_shape == (16, 8)
+    with pytest.raises(HwError, match="input wk_t is \\(16, 8\\), expected \\(8, 8\\)"):
+        KernelGraph("t", "x", (4, 8), weights, (GemmTask("kt", "wk_t", "x_t", 8, 8, 4, 7),), input_t="x_t")
+    with pytest.raises(HwError, match="reads 'nope'"):
+        KernelGraph("t", "x", (4, 8), weights, (GemmTask("kt", "nope", "x_t", 16, 8, 4, 7),), input_t="x_t")
+
+
+def test_attention_size_errors_name_the_size_flag():
+    with pytest.raises(HwError, match="--size d_head"):
+        build_kernel("attention", {"d_head": 0})
+    with pytest.raises(HwError, match="--size"):
+        build_kernel("attention", {"heads": 2})

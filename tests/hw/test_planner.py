@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
 
 from hw.api import make_budget, plan
@@ -231,3 +234,277 @@ def test_cnn_bad_parameters_raise_one_clear_error(variant, kwargs, flag):
     with pytest.raises(HwError) as info:
         plan("cnn", variant, **kwargs)
     assert str(info.value).startswith(flag)
+
+
+# ---------------------------------------------------------------- attention (dynamic weights, softmax) ------
+
+ATTENTION = {"seq": 32, "d_model": 32, "d_head": 64}     # the kernel's default sizes, spelled out
+
+
+def _attention_cores(design) -> dict[str, tuple[int, int]]:
+    """task -> (core index, instruction index)."""
+    return {i.task: (ci, ii) for ci, core in enumerate(design.cores) for ii, i in enumerate(core.program)}
+
+
+def _check_dynamic_weight_layout(design, graph) -> None:
+    """Write each dynamic weight's elements where its producer's instruction puts them (element
+    ``(m, nt*width + j)`` at word ``y_base + nt*y_tinc + m*y_stride + j``) and read them back where the
+    consumer's weight fetcher looks (tile ``nt`` = ``K x L`` words, row-major, from line ``w_base``)."""
+    B = design.budget.words_per_cycle
+    where = _attention_cores(design)
+    for name in design.decisions["dynamic_weights"]:
+        producer = graph.task(name)
+        (consumer,) = graph.weight_consumers(name)
+        pc, pi = where[name]
+        cc, ci = where[consumer.name]
+        p_instr, c_instr = design.cores[pc].program[pi], design.cores[cc].program[ci]
+        width, lanes = design.cores[pc].lanes, design.cores[cc].lanes
+        memory: dict[int, tuple[int, int]] = {}
+        for m in range(producer.m):
+            for col in range(producer.n):
+                nt, j = divmod(col, width)
+                address = p_instr.y_base + nt * p_instr.y_tinc + m * p_instr.y_stride + j
+                assert address not in memory, (name, m, col)
+                memory[address] = (m, col)
+        region = design.region(name)
+        assert all(region.line * B <= a < (region.line + region.lines) * B for a in memory), name
+        assert c_instr.w_base == region.line and c_instr.k_bound == producer.m
+        for nt in range(c_instr.n_tiles):
+            for k in range(c_instr.k_bound):
+                for j in range(lanes):
+                    address = c_instr.w_base * B + nt * c_instr.k_bound * lanes + k * lanes + j
+                    assert memory[address] == (k, nt * lanes + j), (name, nt, k, j)
+
+
+def test_attention_default_budget_is_applied_and_overrides_merge_onto_it():
+    assert make_budget(None, "attention") == Budget(lanes=32, cores=5, buffer_bytes=4096)
+    assert make_budget(None, "mlp") == Budget() and make_budget(None) == Budget()
+    design = plan("attention", "sequential")
+    assert (design.budget.lanes, design.budget.cores, design.budget.buffer_bytes) == (32, 5, 4096)
+    assert design.decisions["sizes"] == ATTENTION
+    roomy = plan("attention", "sequential", budget={"buffer_bytes": 8192})
+    assert roomy.budget == Budget(lanes=32, cores=5, buffer_bytes=8192)
+    assert plan("attention", "dataflow", budget={"latency": 100}).budget == Budget(lanes=32, cores=5,
+                                                                                  buffer_bytes=4096, latency=100)
+    # an explicit Budget is taken as it is (16 lanes, 4 cores: sequential fits, dataflow needs 5 cores)
+    assert plan("attention", "sequential", budget=Budget()).total_lanes == 16
+    with pytest.raises(HwError, match="^--cores"):
+        plan("attention", "dataflow", budget=Budget())
+
+
+@pytest.mark.parametrize("budget, infeasible", [
+    (None, ()),
+    ({"lanes": 64}, ("sequential",)),                         # one 64-lane core > the 32 columns of kt and s
+    ({"buffer_bytes": 8192}, ()),
+    ({"words_per_cycle": 8}, ("dataflow",)),                  # five cores of >= 8 lanes need 40
+    ({"words_per_cycle": 8, "lanes": 64}, ("sequential",)),
+])
+def test_attention_variants_use_exactly_the_budgets_lanes(budget, infeasible):
+    expected = make_budget(budget, "attention")
+    for variant in VARIANTS:
+        if variant in infeasible:
+            with pytest.raises(HwError, match="^--lanes"):
+                plan("attention", variant, budget=budget)
+            continue
+        design = plan("attention", variant, budget=budget)
+        assert design.total_lanes == expected.lanes, variant
+        assert design.buffer_bytes <= expected.buffer_bytes, variant
+        assert design.decisions["dynamic_weights"] == ["kt", "v"], variant
+        _check_dynamic_weight_layout(design, build_kernel("attention"))
+
+
+def test_attention_sequential_program_order_sources_and_semaphores():
+    design = plan("attention", "sequential")
+    B = design.budget.words_per_cycle
+    (core,) = design.cores
+    assert core.lanes == 32 and design.streams == []
+    kt, v, q, s, o = core.program
+    assert [i.task for i in core.program] == ["kt", "v", "q", "s", "o"]
+    kinds = {r.name: r.kind for r in design.regions}
+    ranges = design.class_ranges()
+    # kt = W_k^T X^T: X operand is the stored W_k^T (a weights-class region), W tiles cut from X^T by the host
+    assert kt.x_src == XSource.OFFCHIP and kt.x_base == design.region("wk_t").line and kinds["wk_t"] == "weights"
+    assert ranges["weights"][0] <= kt.x_base < ranges["weights"][1]
+    assert (kt.m_bound, kt.k_bound, kt.n_tiles, kt.x_stride) == (64, 32, 1, 32)
+    assert kt.w_base == design.region("x_t:kt").line and kinds["x_t:kt"] == "inputs"
+    assert design.region("x_t:kt").lines == 32 * 32 // B
+    # kt and v are dynamic weights: written off-chip (spill regions) whatever the buffer budget
+    assert kt.dst == Dest.OFFCHIP and kt.y_base == design.region("kt").line * B and kinds["kt"] == "spill"
+    assert v.dst == Dest.OFFCHIP and v.y_base == design.region("v").line * B and kinds["v"] == "spill"
+    assert (design.region("kt").lines, design.region("v").lines) == (64 * 32 // B, 32 * 64 // B)
+    # v is written in o's weight-tile layout: o has 64 / 32 = 2 N tiles of 32 x 32
+    assert (v.y_stride, v.y_tinc) == (32, 32 * 32)
+    assert (kt.y_stride, kt.y_tinc) == (32, 32)          # s has one N tile: plain row-major K^T
+    assert q.dst == Dest.SPAD and q.x_src == XSource.OFFCHIP and not (q.w_dep or q.m_outer or q.softmax)
+    # s waits until core 0 retired kt (its instruction 0), runs pixel-major with the softmax epilogue
+    assert (s.w_dep, s.w_core, s.w_count, s.m_outer, s.softmax) == (True, 0, 1, True, True)
+    assert s.w_base == design.region("kt").line and s.x_src == XSource.SPAD and s.x_dep
+    assert (s.m_bound, s.k_bound, s.n_tiles) == (32, 64, 1)
+    assert core.softmax_frac_bits == 4
+    # o waits for two retired instructions (kt and v) and reads V's tiles
+    assert (o.w_dep, o.w_core, o.w_count, o.m_outer, o.softmax) == (True, 0, 2, False, False)
+    assert o.w_base == design.region("v").line and o.x_src == XSource.SPAD and o.shift == 7
+    assert o.dst == Dest.OFFCHIP and kinds["o"] == "outputs"
+    assert not any(i.w_dep for i in (kt, v, q))
+    # the scratchpad holds Q (32 x 64) and the probabilities (32 x 32) side by side
+    assert design.decisions["spilled"] == [] and core.spad_words == 32 * 64 + 32 * 32
+    assert (q.y_base, s.x_base, s.y_base, o.x_base) == (0, 0, 32 * 64, 32 * 64)
+
+
+def test_attention_sequential_spills_q_and_the_scores_when_the_buffer_is_tiny():
+    design = plan("attention", "sequential", budget={"buffer_bytes": 1})
+    assert design.decisions["spilled"] == ["q", "s"] and design.buffer_bytes == 0
+    kinds = {r.name: r.kind for r in design.regions}
+    assert kinds["q"] == kinds["s"] == "spill"
+    _, _, q, s, o = design.cores[0].program
+    assert q.dst == s.dst == Dest.OFFCHIP
+    assert (s.x_src, s.x_dep, o.x_src, o.x_dep) == (XSource.OFFCHIP, True, XSource.OFFCHIP, True)
+
+
+def test_attention_dataflow_semaphores_point_at_the_producer_cores():
+    design = plan("attention", "dataflow")
+    where = _attention_cores(design)
+    assert len(design.cores) == 5 and all(len(c.program) == 1 for c in design.cores)
+    assert [c.program[0].task for c in design.cores] == ["kt", "v", "q", "s", "o"]
+    s = design.cores[where["s"][0]].program[0]
+    o = design.cores[where["o"][0]].program[0]
+    assert (s.w_dep, s.w_core, s.w_count) == (True, where["kt"][0], 1)
+    assert (o.w_dep, o.w_core, o.w_count) == (True, where["v"][0], 1)
+    assert s.m_outer and s.softmax and not o.softmax
+    # streams only where a task reads the previous one's output: q -> s -> o; kt, v go off-chip
+    assert [(st.producer, st.consumer) for st in design.streams] == [(where["q"][0], where["s"][0]),
+                                                                      (where["s"][0], where["o"][0])]
+    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =whole=> \[s @\d+\] =whole=> \[o @\d+\]",
+                        design.decisions["mapping"]), design.decisions["mapping"]
+    assert s.x_src == o.x_src == XSource.RING
+    q_lanes = design.cores[where["q"][0]].lanes
+    # s reads q's column tiles as they stream; o reads the softmax rows whole, row-major
+    assert (s.x_stride, s.x_tlog, s.x_tstride) == (q_lanes, q_lanes.bit_length() - 1, 32 * q_lanes)
+    assert (o.x_stride, o.x_tlog, o.x_tstride) == (32, 15, 0)
+    # whole rings: Q (32 x 64) and the probabilities (32 x 32)
+    assert (design.cores[3].ring_words, design.cores[4].ring_words) == (2048, 1024)
+    assert design.buffer_bytes == 3072 <= design.budget.buffer_bytes
+
+
+def test_attention_cut_modes():
+    from hw.planner.lower import cut_modes
+
+    graph = build_kernel("attention")
+    assert cut_modes(graph, graph.task("v"), "kt") == ("none",)
+    assert cut_modes(graph, graph.task("q"), "v") == ("none",)
+    assert cut_modes(graph, graph.task("s"), "q") == ("whole",)      # softmax consumer, dynamic weight
+    assert cut_modes(graph, graph.task("o"), "s") == ("whole",)      # softmax producer, dynamic weight
+    mlp = build_kernel("mlp")
+    assert cut_modes(mlp, mlp.task("fc2"), "fc1") == ("chunked", "whole")
+    cnn = build_kernel("cnn")
+    assert cut_modes(cnn, cnn.task("conv2"), "conv1") == ("rows",)
+
+
+def test_dynamic_weight_tile_layout_rule_decides_which_lane_splits_are_possible():
+    """A dynamic weight is written in its consumer's weight-tile layout; the producer can only do that
+    when its output tile is as wide as the consumer's (if the consumer has more than one N tile).
+
+    Dataflow at 32 lanes: five power-of-two cores of at least 4 lanes summing to 32 are {16,4,4,4,4}
+    (5 orders) and {8,8,8,4,4} (10 orders). lanes(kt) = lanes(s) and lanes(v) = lanes(o) leaves
+    kt,v,q,s,o = 4,4,16,4,4 / 4,8,8,4,8 / 8,4,8,8,4."""
+    from hw.planner.lower import Group, Mapping, lower
+
+    graph = build_kernel("attention")
+    budget = make_budget(None, "attention")
+    names = [t.name for t in graph.tasks]
+    splits = [lanes for lanes in itertools.product((4, 8, 16), repeat=5) if sum(lanes) == 32]
+    assert len(splits) == 15
+    lowered, refused = [], []
+    for lanes in splits:
+        mapping = Mapping(tuple(Group((n,), l) for n, l in zip(names, lanes)), ("none", "none", "whole", "whole"))
+        try:
+            design = lower(graph, mapping, budget, "dataflow")
+        except HwError as error:
+            assert error.source == "mapping" and "cannot be written in the tile layout" in str(error)
+            refused.append(lanes)
+        else:
+            lowered.append(lanes)
+            _check_dynamic_weight_layout(design, graph)
+    assert sorted(lowered) == [(4, 4, 16, 4, 4), (4, 8, 8, 4, 8), (8, 4, 8, 8, 4)]
+    assert len(refused) == 12
+    # the search skips the refused splits instead of failing
+    assert plan("attention", "dataflow").decisions["candidates"] == 3
+    chosen = plan("attention", "dataflow")
+    assert tuple(c.lanes for c in chosen.cores) in lowered
+    # the rule only applies to multi-tile consumers: s with all 32 lanes has one N tile, and kt may then
+    # have any width (it writes plain row-major K^T)
+    mapping = Mapping((Group(("kt",), 4), Group(("v",), 4), Group(("q",), 4), Group(("s",), 32),
+                       Group(("o",), 4)), ("none", "none", "whole", "whole"))
+    design = lower(graph, mapping, budget, "dataflow")
+    kt = design.cores[0].program[0]
+    assert (kt.n_tiles, kt.y_stride, kt.y_tinc) == (8, 32, 4)
+    _check_dynamic_weight_layout(design, graph)
+    message = ""
+    try:
+        lower(graph, Mapping((Group(("kt",), 16),) + mapping.groups[1:3] + (Group(("s",), 4), mapping.groups[4]),
+                             mapping.cuts), budget, "dataflow")
+    except HwError as error:
+        message = f"{error.source}: {error}"
+    assert message.startswith("mapping") and "kt (16 columns per tile)" in message and "s (4 lanes)" in message
+
+
+def test_attention_offchip_words_are_the_hand_counted_traffic():
+    from hw.planner.traffic import offchip_words
+
+    n, dm, d = ATTENTION["seq"], ATTENTION["d_model"], ATTENTION["d_head"]
+    # sequential, L = 32 lanes. Per task: weight tiles (K x N words once), X read once per N tile, results.
+    #   kt: X = W_k^T (d x dm, weights) x N/L = 1 tile; W = X^T tiles (dm x n, inputs); writes d x n (spill)
+    #   v:  X = x (n x dm, inputs) x d/L = 2 tiles; W = W_v (dm x d, weights); writes n x d (spill)
+    #   q:  same reads as v; result stays in the scratchpad
+    #   s:  W = K^T (d x n, spill); X from the scratchpad
+    #   o:  W = V (n x d, spill); writes n x d (outputs)
+    L = 32
+    seq = offchip_words(plan("attention", "sequential"))
+    assert seq == {
+        "rd_weights": d * dm * (n // L) + dm * d + dm * d,                     # 2048 + 2048 + 2048
+        "rd_inputs": dm * n + n * dm * (d // L) * 2,                           # 1024 + 2 x 2048
+        "rd_spill": d * n + n * d,                                             # 4096
+        "wr_spill": d * n + n * d,                                             # 4096
+        "wr_outputs": n * d,                                                   # 2048
+    }
+    assert seq == {"rd_weights": 6144, "rd_inputs": 5120, "rd_spill": 4096, "wr_spill": 4096, "wr_outputs": 2048}
+    # dataflow (kt @8, v @4, q @8): narrower cores re-read their X operand once per N tile
+    df = plan("attention", "dataflow")
+    lanes = {c.program[0].task: c.lanes for c in df.cores}
+    assert (lanes["kt"], lanes["v"], lanes["q"]) == (8, 4, 8)
+    assert offchip_words(df) == {
+        "rd_weights": d * dm * (n // 8) + dm * d + dm * d,                     # 8192 + 4096
+        "rd_inputs": dm * n + n * dm * (d // 4) + n * dm * (d // 8),           # 1024 + 16384 + 8192
+        "rd_spill": 4096, "wr_spill": 4096, "wr_outputs": 2048,
+    }
+
+
+def test_attention_intar_is_never_estimated_worse_than_either_baseline():
+    compared = 0
+    for budget in (None, {"lanes": 64}, {"buffer_bytes": 8192}, {"latency": 300}, {"words_per_cycle": 8},
+                   {"buffer_bytes": 1024}):
+        intar = plan("attention", "intar", budget=budget).estimate["cycles"]
+        for variant in ("sequential", "dataflow"):
+            try:
+                other = plan("attention", variant, budget=budget).estimate["cycles"]
+            except HwError:
+                continue
+            assert intar <= other, (budget, variant)
+            compared += 1
+    assert compared >= 8
+
+
+@pytest.mark.parametrize("variant, kwargs, flag", [
+    ("dataflow", {"budget": {"cores": 4}}, "--cores"),                 # five tasks, one core each
+    ("dataflow", {"budget": {"buffer_bytes": 3000}}, "--buffer-bytes"),  # whole rings need 2048 + 1024
+    ("dataflow", {"budget": {"lanes": 16}}, "--lanes"),                # five cores of >= 4 lanes
+    ("sequential", {"budget": {"lanes": 64}}, "--lanes"),              # 64 lanes > 32 columns of kt and s
+    ("sequential", {"sizes": {"d_head": 48}}, "--lanes"),
+    ("intar", {"sizes": {"seq": 0}}, "--size"),
+    ("intar", {"sizes": {"heads": 2}}, "--size"),
+    ("sequential", {"budget": {"cores": 0}}, "--cores"),
+])
+def test_attention_bad_parameters_raise_one_clear_error(variant, kwargs, flag):
+    with pytest.raises(HwError) as info:
+        plan("attention", variant, **kwargs)
+    assert str(info.value).startswith(flag) and "\n" not in str(info.value)

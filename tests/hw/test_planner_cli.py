@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -52,6 +53,46 @@ def test_generate_cnn_dataflow_writes_convolution_programs(tmp_path):
     assert schedule["activation_buffer_bytes"] <= schedule["budget"]["buffer_bytes"]
 
 
+def test_generate_attention_sequential_writes_semaphores_and_the_softmax_epilogue(tmp_path):
+    assert main(["hw", "generate", "--kernel", "attention", "--variant", "sequential", "--out", str(tmp_path)]) == 0
+    verilog = (tmp_path / "attention_sequential.v").read_text()
+    assert "module top(" in verilog and "$readmemh" in verilog
+    assert "/work/" not in verilog and str(tmp_path) not in verilog and "src =" not in verilog
+    assert "top.core0.softmax" in verilog                  # the row-softmax SFU is built into the core
+    schedule = json.loads((tmp_path / "attention_sequential_schedule.json").read_text())
+    assert schedule["budget"]["lanes"] == 32 and schedule["budget"]["buffer_bytes"] == 4096
+    assert schedule["decisions"]["mapping"] == "[kt+v+q+s+o @32]"
+    assert schedule["decisions"]["dynamic_weights"] == ["kt", "v"]
+    (core,) = schedule["cores"]
+    program = {i["task"]: i for i in core["program"]}
+    assert list(program) == ["kt", "v", "q", "s", "o"]
+    assert {t: (i["m_outer"], i["softmax"], i["w_dep"], i["w_core"], i["w_count"]) for t, i in program.items()} == {
+        "kt": (False, False, False, 0, 0), "v": (False, False, False, 0, 0), "q": (False, False, False, 0, 0),
+        "s": (True, True, True, 0, 1), "o": (False, False, True, 0, 2)}
+    assert (program["kt"]["x_src"], program["kt"]["dst"]) == ("offchip", "offchip")
+    regions = {r["name"]: r for r in schedule["offchip_regions"]}
+    assert program["kt"]["x_base"] == regions["wk_t"]["line"] and regions["wk_t"]["kind"] == "weights"
+    assert program["s"]["w_base"] == regions["kt"]["line"] and regions["kt"]["kind"] == "spill"
+    assert program["o"]["w_base"] == regions["v"]["line"] and regions["v"]["kind"] == "spill"
+    assert schedule["activation_buffer_bytes"] == 32 * 64 + 32 * 32
+
+
+def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_used(tmp_path):
+    assert main(["hw", "generate", "--kernel", "attention", "--variant", "dataflow", "--out", str(tmp_path)]) == 0
+    verilog = (tmp_path / "attention_dataflow.v").read_text()
+    assert "/work/" not in verilog and "src =" not in verilog
+    schedule = json.loads((tmp_path / "attention_dataflow_schedule.json").read_text())
+    tasks = [core["program"][0]["task"] for core in schedule["cores"]]
+    assert tasks == ["kt", "v", "q", "s", "o"]
+    softmax_cores = {int(name) for name in re.findall(r"module \\top\.core(\d+)\.softmax\b", verilog)}
+    assert softmax_cores == {tasks.index("s")}
+    s, o = schedule["cores"][3]["program"][0], schedule["cores"][4]["program"][0]
+    assert (s["w_dep"], s["w_core"], s["w_count"], s["m_outer"], s["softmax"]) == (True, 0, 1, True, True)
+    assert (o["w_dep"], o["w_core"], o["w_count"]) == (True, 1, 1)
+    assert schedule["streams"] == [{"producer": 2, "consumer": 3, "depth": 16},
+                                   {"producer": 3, "consumer": 4, "depth": 16}]
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--kernel", "resnet", "--variant", "intar"], "--kernel"),
     (["--kernel", "mlp", "--variant", "systolic"], "--variant"),
@@ -66,6 +107,14 @@ def test_generate_cnn_dataflow_writes_convolution_programs(tmp_path):
     (["--kernel", "cnn", "--variant", "dataflow", "--buffer-bytes", "1024"], "--buffer-bytes"),
     (["--kernel", "cnn", "--variant", "sequential", "--size", "height=3", "--size", "width=5", "--size", "c_in=3"],
      "--words-per-cycle"),
+    (["--kernel", "attention", "--variant", "dataflow", "--cores", "4"], "--cores"),
+    (["--kernel", "attention", "--variant", "dataflow", "--buffer-bytes", "3000"], "--buffer-bytes"),
+    (["--kernel", "attention", "--variant", "dataflow", "--lanes", "16"], "--lanes"),
+    (["--kernel", "attention", "--variant", "sequential", "--lanes", "64"], "--lanes"),
+    (["--kernel", "attention", "--variant", "sequential", "--size", "d_head=48"], "--lanes"),
+    (["--kernel", "attention", "--variant", "intar", "--size", "seq=0"], "--size"),
+    (["--kernel", "attention", "--variant", "intar", "--size", "heads=2"], "--size"),
+    (["--kernel", "attention", "--variant", "sequential", "--cores", "0"], "--cores"),
 ])
 def test_bad_parameters_exit_2_with_one_line(tmp_path, capsys, argv, needle):
     assert main(["hw", "generate", *argv, "--out", str(tmp_path)]) == 2
