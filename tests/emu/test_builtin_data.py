@@ -6,6 +6,9 @@ import math
 
 import pytest
 
+from soc_emu.engine.invariants import InvariantChecker
+from soc_emu.engine.options import RunOptions
+from soc_emu.engine.records import TaskRecord
 from soc_emu.errors import SocEmuError
 from soc_emu.formats import (
     DEFAULT_PLATFORM,
@@ -18,13 +21,15 @@ from soc_emu.formats import (
     load_workload,
 )
 from soc_emu.model import JobMix, Task, TaskGraph, Workload
+from soc_emu.runner import RunConfig, execute
 
 DS3_APPS = ("wifi_tx", "wifi_rx", "radar", "sc_tx", "sc_rx", "temporal_mitigation")
 
 
 def test_builtin_lists():
     assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero", "fpga_soc"}
-    assert {"ds3_mix", "ds3_capped", "edge_ai_mix", "topcuoglu", "dnn_kws", *DS3_APPS} <= set(builtin_workloads())
+    assert {"ds3_mix", "ds3_capped", "edge_ai_mix", "topcuoglu", "dnn_kws", "dnn_vision", *DS3_APPS} <= set(
+        builtin_workloads())
     assert all(builtin_platforms().values()) and all(builtin_workloads().values())
     assert DEFAULT_PLATFORM == "hetero" and DEFAULT_WORKLOAD == "ds3_mix"
 
@@ -32,7 +37,8 @@ def test_builtin_lists():
 @pytest.mark.parametrize(
     ("platform", "runnable"),
     [("topcuoglu", {"topcuoglu"}), ("ds3", {"ds3_mix", "ds3_capped", *DS3_APPS}),
-     ("hetero", {"ds3_mix", "ds3_capped", "edge_ai_mix", "dnn_kws", *DS3_APPS}), ("fpga_soc", {"dnn_kws"})],
+     ("hetero", {"ds3_mix", "ds3_capped", "edge_ai_mix", "dnn_kws", "dnn_vision", *DS3_APPS}),
+     ("fpga_soc", {"dnn_kws", "dnn_vision"})],
 )
 def test_every_builtin_workload_loads_and_runs_where_expected(platform, runnable):
     p = load_platform(platform)
@@ -157,3 +163,86 @@ def test_check_compatible_names_app_task_kernel_platform():
         check_compatible(platform, Workload(name="w", mix=JobMix((graph,), (1.0,))))
     text = str(info.value)
     assert all(word in text for word in ("custom", "only", "warp_drive", "topcuoglu"))
+
+
+# -- the dnn_* kernels of hw/ (default sizes) and the dnn_vision application --------------------------------
+# int8 MACs of hw/'s kernels at their default sizes (hw.kernels.build_kernel(name).macs); the platforms
+# derive every non-FPGA PE's time from them at one MAC rate per PE type.
+HW_KERNEL_MACS = {"dnn_mlp": 524_288, "dnn_ffn": 294_912, "dnn_cnn": 893_952, "dnn_attention": 327_680}
+# The FPGA's times come from the exported InTAR cycles (soc_emu/data/timings/intar_fpga.toml, 250 MHz).
+INTAR_FPGA_US = {"dnn_mlp": 133.692, "dnn_ffn": 80.608, "dnn_cnn": 225.448, "dnn_attention": 44.032}
+
+
+def test_dnn_vision_graph():
+    (g,) = load_workload("dnn_vision").mix.graphs
+    assert {t.name: t.kernel for t in g.tasks} == {
+        "cnn_tile_0": "dnn_cnn", "cnn_tile_1": "dnn_cnn", "global_context": "dnn_attention", "classifier": "dnn_mlp"}
+    edges = {(g.tasks[e.src].name, g.tasks[e.dst].name): e.volume for e in g.edges}
+    # 8x8x16 int8 CNN maps into the attention block, its 32 x 64 int8 output into the classifier
+    assert edges == {("cnn_tile_0", "global_context"): 1024, ("cnn_tile_1", "global_context"): 1024,
+                     ("global_context", "classifier"): 2048}
+    assert {g.tasks[i].name for i in g.entry_tasks} == {"cnn_tile_0", "cnn_tile_1"}
+    assert [g.tasks[i].name for i in g.exit_tasks] == ["classifier"]
+
+
+@pytest.mark.parametrize("platform", ["hetero", "fpga_soc"])
+def test_dnn_kernel_times_follow_one_mac_rate_per_pe_type(platform):
+    """Every non-FPGA PE with a dnn_mlp time runs all four hw/ kernels at that time's MAC rate (each time
+    rounded to 0.1 us, so the tolerance is the rounding of both times); the FPGA has the measured times."""
+    p = load_platform(platform)
+    derived = [pe for pe in p.pes if pe.pe_type != "fpga" and pe.supports("dnn_mlp")]
+    assert {pe.pe_type for pe in derived} == ({"cpu_little", "cpu_big", "dsp", "gpu"} if platform == "hetero" else {"cpu_little"})
+    for pe in derived:
+        mlp = pe.exec_time("dnn_mlp")
+        for kernel, macs in HW_KERNEL_MACS.items():
+            ratio = macs / HW_KERNEL_MACS["dnn_mlp"]
+            assert abs(pe.exec_time(kernel) - mlp * ratio) <= 0.05 * (1 + ratio) + 1e-9, (pe.name, kernel)
+    fpga = next(pe for pe in p.pes if pe.pe_type == "fpga")
+    assert {k: fpga.exec_time(k) for k in INTAR_FPGA_US} == pytest.approx(INTAR_FPGA_US)
+
+
+class _TaskLog:
+    """Observer keeping the task records of a run."""
+
+    def __init__(self) -> None:
+        self.tasks: list[TaskRecord] = []
+
+    def on_task(self, record: TaskRecord) -> None:
+        self.tasks.append(record)
+
+
+def _run_dnn_vision(platform: str, num_jobs: int) -> tuple[dict, list[TaskRecord]]:
+    workload = load_workload("dnn_vision")
+    log, checker = _TaskLog(), InvariantChecker(workload)
+    result = execute(RunConfig(platform=platform, workload=workload, scheduler="heft",
+                               options=RunOptions(seed=0, num_jobs=num_jobs), observers=[log, checker]))
+    checker.check()
+    assert checker.jobs_checked == num_jobs
+    return result.metrics, log.tasks
+
+
+def test_dnn_vision_lone_job_hand_computed():
+    """One job, HEFT. hetero: all four tasks on the GPU (2 slots, 8 us launch each): both CNNs 16.8 + 8 in
+    parallel, attention 6.1 + 8, MLP 9.8 + 8 = 56.7 us. fpga_soc: the CNNs and the attention stay on the
+    A53s (the FPGA would need a 400 us reconfiguration first), the classifier runs in the boot image's
+    dnn_mlp region: 596 + 0.052 (A53 L2: 1024 B) + 218.5 + 0.712 (AXI: 2048 B) + 133.692 us."""
+    m, tasks = _run_dnn_vision("hetero", 1)
+    assert m["tasks_completed"] == 4 and {t.pe_name for t in tasks} == {"gpu_0"}
+    assert m["mean_latency_us"] == pytest.approx(56.7)
+    m, tasks = _run_dnn_vision("fpga_soc", 1)
+    assert {t.task_name: t.pe_name.split("_")[0] for t in tasks} == {
+        "cnn_tile_0": "apu", "cnn_tile_1": "apu", "global_context": "apu", "classifier": "fpga"}
+    assert all(t.overhead_us == 0 for t in tasks)
+    assert m["mean_latency_us"] == pytest.approx(596 + 0.052 + 218.5 + 0.712 + 133.692)
+
+
+@pytest.mark.parametrize("platform", ["hetero", "fpga_soc"])
+def test_dnn_vision_stream_completes(platform):
+    """20 jobs at the default 10 jobs/ms: all complete; on fpga_soc the load makes HEFT reconfigure FPGA
+    regions to the CNN/attention kernels (the boot image has neither)."""
+    m, tasks = _run_dnn_vision(platform, 20)
+    assert (m["jobs_completed"], m["tasks_completed"]) == (20, 80)
+    if platform == "fpga_soc":
+        on_fpga = [t for t in tasks if t.pe_name.startswith("fpga")]
+        assert any(t.kernel in ("dnn_cnn", "dnn_attention") for t in on_fpga)
+        assert any(t.overhead_us == pytest.approx(400.0) for t in on_fpga)  # a region was reconfigured
