@@ -361,6 +361,9 @@ class GemmCore(wiring.Component):
                                     with m.If(xf_nt == xf.n_tiles - 1):
                                         m.d.sync += [xf_nt.eq(0), xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
                                         m.d.comb += last.eq(xf_m == xf.m_bound - 1)
+                                        if self.uses_ring:
+                                            with m.If(is_ring & xf.x_rows):   # row done: free it
+                                                m.d.sync += ring_consumed.eq(xf_row + xf.x_stride)
                             with (m.Else() if self.uses_m_outer else m.If(1)):
                                 m.d.sync += [xf_m.eq(xf_m + 1), xf_row.eq(xf_row + xf.x_stride)]
                                 with m.If(xf_m == xf.m_bound - 1):

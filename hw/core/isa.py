@@ -72,6 +72,7 @@ INSTR_LAYOUT = data.StructLayout({
     "w_core": 3,
     "w_count": COUNT_BITS,
     "softmax": 1,
+    "x_rows": 1,
 })
 
 
@@ -105,7 +106,8 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     row's output tiles leave together: ``softmax`` tasks need that, since the row-softmax SFU on the
     output stream takes whole rows. ``w_dep`` makes the weight fetcher wait until core ``w_core`` has
     retired (executed and written the results of) ``w_count`` instructions: the W operand is then a
-    *dynamic* weight that core wrote off-chip.
+    *dynamic* weight that core wrote off-chip. ``x_rows`` (pixel-major GEMMs reading a row-major
+    ring) releases each X row once all its N tiles are done, so the ring only needs a couple of rows.
     """
 
     task: str
@@ -144,6 +146,7 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     w_core: int = 0
     w_count: int = 0
     softmax: bool = False
+    x_rows: bool = False
 
     def encode(self) -> int:
         """The packed ROM word."""
@@ -162,6 +165,6 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
         fields = asdict(self)
         fields["x_src"] = self.x_src.name.lower()
         fields["dst"] = self.dst.name.lower()
-        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu", "conv", "m_outer", "w_dep", "softmax"):
+        for key in ("x_dep", "acc_init", "acc_out", "relu", "glu", "conv", "m_outer", "w_dep", "softmax", "x_rows"):
             fields[key] = bool(fields[key])
         return fields

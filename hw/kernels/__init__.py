@@ -23,7 +23,7 @@ DEFAULT_SIZES: dict[str, dict[str, int]] = {
 
 #: Budget fields a kernel sets differently from :class:`hw.planner.Budget`'s defaults.
 DEFAULT_BUDGETS: dict[str, dict[str, int]] = {
-    "attention": {"lanes": 32, "cores": 5, "buffer_bytes": 4096},
+    "attention": {"lanes": 32, "cores": 5},
 }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from hw.kernels.graph import GemmTask, KernelGraph
 from hw.kernels.sizing import positive, requant_shift
 
-DEFAULT_SIZES = {"seq": 32, "d_model": 32, "d_head": 64}
+DEFAULT_SIZES = {"seq": 32, "d_model": 32, "d_head": 128}
 SCORE_FRAC_BITS = 4
 PROB_SHIFT = 7
 

@@ -78,6 +78,18 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                     rows_before = (1 >> instr.up)       # full input rows before the window's last row
                     start = max(start, p_start + (rows_before * instr.in_w + 2) * p_tile)
                     end = max(start + duration, p_end + pixel)
+                elif instr.x_rows:
+                    # row stream: the first row in, one own row after the producer's last
+                    row = instr.n_tiles * tile
+                    start = max(start, p_start + p_tile)
+                    end = max(start + duration, p_end + row)
+                elif instr.x_tlog == 15 and not (instr.acc_init or instr.acc_out):
+                    # whole ring of a row-major stream: pixel-major reads wait for rows as they arrive;
+                    # otherwise the first N tile waits for the producer's last row
+                    if instr.m_outer:
+                        end = max(start + duration, p_end + instr.n_tiles * tile)
+                    else:
+                        end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
                 elif instr.x_tlog == 15:
                     # chunked: instruction j needs producer column tile j
                     j = instr.x_base // (instr.m_bound * instr.k_bound)
@@ -87,7 +99,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                     # whole: the first N tile cannot end before the producer's last element
                     end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
             if instr.dst == Dest.STREAM:
-                per = instr.n_tiles * tile if instr.conv else tile     # conv: per output pixel
+                per = instr.n_tiles * tile if instr.conv or instr.m_outer else tile   # per output pixel/row
                 stream_timing[ci] = (start, per, instr.n_tiles, end)
             t = end
             instr_end[(ci, index)] = end

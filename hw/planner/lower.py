@@ -65,17 +65,19 @@ def _log2(value: int) -> int:
 
 def cut_modes(graph: KernelGraph, consumer: GemmTask, before: str) -> tuple[str, ...]:
     """Stream modes a cut between task ``before`` and ``consumer`` may use: none if ``consumer`` does
-    not read ``before``; line buffers for convolutions; whole rings only when rows arrive whole (softmax
-    producers), rows are re-read per N tile (softmax consumers), or the W operand is a dynamic weight
-    laid out for the whole K; otherwise whole or chunked."""
+    not read ``before``; line buffers for convolutions; for GEMMs ``rows`` (both run pixel-major, so
+    rows stream through a two-row ring; not with gated tasks), ``whole``, and ``chunked`` unless rows
+    arrive whole (softmax producers), rows are re-read per N tile (softmax consumers) or the W operand
+    is a dynamic weight laid out for the whole K."""
     if consumer.x != before:
         return ("none",)
     if consumer.conv is not None:
         return ("rows",)
-    producer = next((t for t in graph.tasks if t.name == consumer.x), None)
-    if consumer.softmax or graph.dynamic_weight(consumer) or (producer is not None and producer.softmax):
-        return ("whole",)
-    return ("chunked", "whole")
+    producer = graph.task(consumer.x)
+    modes = ("whole",) if producer.glu or consumer.glu else ("rows", "whole")
+    if consumer.softmax or graph.dynamic_weight(consumer) or producer.softmax:
+        return modes
+    return ("chunked", *modes)
 
 
 def line_buffer_words(task: GemmTask) -> int:
@@ -126,6 +128,16 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         for name in group.tasks:
             check_lanes(tasks[name], group.lanes, B, "--lanes")
     lanes_of = {name: mapping.groups[gi].lanes for name, gi in group_of.items()}
+    # GEMMs that run pixel-major: softmax tasks and both ends of a ``rows`` cut
+    m_outer = {t.name for t in graph.tasks if t.softmax}
+    for gi, mode in enumerate(mapping.cuts):
+        if mode == "rows" and tasks[mapping.groups[gi + 1].tasks[0]].conv is None:
+            m_outer |= {mapping.groups[gi].tasks[-1], mapping.groups[gi + 1].tasks[0]}
+    for gi, mode in enumerate(mapping.cuts):
+        if mode == "chunked" and mapping.groups[gi].tasks[-1] in m_outer:
+            raise HwError("a pixel-major producer cannot feed K-chunks", source="mapping")
+        if mode == "chunked" and mapping.groups[gi + 1].tasks[0] in m_outer:
+            raise HwError("a K-chunked consumer cannot run pixel-major", source="mapping")
     dynamic = {name for name in tasks if graph.weight_consumers(name)}
     for t in graph.tasks:
         for consumer in graph.consumers(t.name):
@@ -246,8 +258,10 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 dst, y_base = Dest.SPAD, base
             common = dict(task=name, m_bound=t.m, n_tiles=n_tiles, dst=dst, y_base=y_base, y_stride=y_stride,
                           shift=t.shift, relu=t.relu, y_tinc=y_tinc, glu=t.glu)
+            if name in m_outer:
+                common.update(m_outer=True)
             if t.softmax:
-                common.update(m_outer=True, softmax=True)
+                common.update(softmax=True)
                 core.softmax_frac_bits = t.softmax_frac_bits
             w_fields = weight_fields(t, 0, t.k, L, n_tiles) if t.conv is not None else {}
             # --- X source ---
@@ -288,10 +302,16 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                 Lp = out_tile(producer, pg.lanes)    # producer output columns per tile
                 mode = mapping.cuts[gi - 1]
                 streams.append(StreamPlan(group_of[t.x], gi, STREAM_DEPTH))
-                if mode == "whole":
+                if mode == "rows":
+                    # pixel-major producer and consumer: each row is freed once all its N tiles are done
+                    core.ring_words = _pow2_at_least(2 * t.k)
+                    program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, x_stride=t.k,
+                                               x_tlog=15, x_tstride=0, x_end=t.m * t.k, x_rows=True,
+                                               **weight_fields(t, 0, t.k, L, n_tiles)))
+                elif mode == "whole":
                     core.ring_words = _pow2_at_least(t.m * t.k)
-                    # a softmax producer streams whole rows (row-major); others column tile by column tile
-                    layout = (dict(x_stride=t.k, x_tlog=15, x_tstride=0) if producer.softmax
+                    # a pixel-major producer streams whole rows (row-major); others column tile by column tile
+                    layout = (dict(x_stride=t.k, x_tlog=15, x_tstride=0) if producer.name in m_outer
                               else dict(x_stride=Lp, x_tlog=_log2(Lp), x_tstride=t.m * Lp))
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.RING, x_base=0, **layout,
                                                x_end=t.m * t.k, **weight_fields(t, 0, t.k, L, n_tiles)))

@@ -1,6 +1,7 @@
 """The compute core's attention features: pixel-major GEMMs (``m_outer``), cross-core weight semaphores
-(``w_dep``/``w_core``/``w_count``) and the row-softmax epilogue (``softmax``): their encoding, the checks
-the core makes on a program, and which datapaths and ports a program makes the core build."""
+(``w_dep``/``w_core``/``w_count``), the row-softmax epilogue (``softmax``) and row-released rings
+(``x_rows``): their encoding, the checks the core makes on a program, and which datapaths and ports a
+program makes the core build."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ def test_attention_fields_pack_at_their_layout_offsets():
     # the new fields change only their own bits
     assert word ^ plain == sum(_field(word, n) << dict(iter(INSTR_LAYOUT))[n].offset
                                for n in ("m_outer", "softmax", "w_dep", "w_core", "w_count"))
+
+
+def test_x_rows_packs_its_own_bit_and_reports_a_boolean():
+    ring = dict(x_src=XSource.RING, m_outer=True, x_stride=64, x_tlog=15, x_tstride=0, x_end=32 * 64)
+    rows = _instr(**ring, x_rows=True)
+    whole = _instr(**ring)
+    assert _field(rows.encode(), "x_rows") == 1 and _field(whole.encode(), "x_rows") == 0
+    # the flag changes only its own bit
+    assert rows.encode() ^ whole.encode() == 1 << dict(iter(INSTR_LAYOUT))["x_rows"].offset
+    assert rows.to_json()["x_rows"] is True and whole.to_json()["x_rows"] is False
 
 
 def test_semaphore_fields_have_their_documented_ranges():
@@ -98,7 +109,8 @@ def test_ports_and_datapaths_follow_the_attention_program():
 
 def test_planned_attention_cores_build_only_the_semaphores_and_sfu_they_use():
     """The dataflow design's cores, built as the accelerator builds them: only s and o wait, only s has
-    the softmax SFU, and each is wired to all five cores' counts."""
+    the softmax SFU, each waiting core is wired to all five cores' counts, and the two ends of the
+    ``rows`` cut q -> s are the pixel-major GEMMs (s reads Q through a row-released ring)."""
     from hw.api import plan
     from hw.core.gemm_core import GemmCore
 
@@ -113,7 +125,9 @@ def test_planned_attention_cores_build_only_the_semaphores_and_sfu_they_use():
         cores.append(core)
     assert [c.uses_wdep for c in cores] == [False, False, False, True, True]
     assert [c.softmax_row for c in cores] == [None, None, None, 32, None]
-    assert [c.uses_m_outer for c in cores] == [False, False, False, True, False]
+    assert [c.uses_m_outer for c in cores] == [False, False, True, True, False]
+    assert [any(i.x_rows for i in c.program) for c in design.cores] == [False, False, False, True, False]
+    assert [c.uses_stream_in for c in cores] == [False, False, False, True, True]
     assert all(len(c.peer_retired) == 5 for c in cores if c.uses_wdep)
     members = [set(c.signature.members.keys()) for c in cores]
     # kt and v write off-chip and stream nothing; q streams to s, s to o

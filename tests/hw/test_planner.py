@@ -236,9 +236,144 @@ def test_cnn_bad_parameters_raise_one_clear_error(variant, kwargs, flag):
     assert str(info.value).startswith(flag)
 
 
+# ---------------------------------------------------------------- GEMM row streams (``rows`` cuts) ---------
+
+def _mlp_three_cores(cuts: tuple[str, str]):
+    """The MLP hand-lowered on three cores (fc1 @4, fc2 @8, fc3 @4) with the given stream modes."""
+    from hw.planner.lower import Group, Mapping, lower
+
+    mapping = Mapping((Group(("fc1",), 4), Group(("fc2",), 8), Group(("fc3",), 4)), cuts)
+    return lower(build_kernel("mlp"), mapping, Budget(), "intar")
+
+
+def test_rows_cuts_are_offered_to_gemm_consumers_but_not_next_to_gated_tasks():
+    from hw.kernels.graph import GemmTask, KernelGraph
+    from hw.planner.lower import cut_modes
+
+    mlp = build_kernel("mlp")
+    assert "rows" in cut_modes(mlp, mlp.task("fc2"), "fc1") and "rows" in cut_modes(mlp, mlp.task("fc3"), "fc2")
+    # a gated producer's output leaves half-tile by half-tile through its SiLU-times-gate epilogue: no rows
+    ffn = build_kernel("ffn")
+    assert ffn.task("gated").glu and cut_modes(ffn, ffn.task("down"), "gated") == ("chunked", "whole")
+    # nor into a gated consumer
+    tasks = (GemmTask("a", "x", "w1", 4, 8, 16, 7), GemmTask("g", "a", "wu", 4, 16, 8, 7, w_gate="wg"))
+    gated_last = KernelGraph("gl", "x", (4, 8), {"w1": (8, 16), "wu": (16, 8), "wg": (16, 8)}, tasks)
+    assert cut_modes(gated_last, gated_last.task("g"), "a") == ("chunked", "whole")
+    # next to softmax K-chunks are not offered, row streams are
+    attention = build_kernel("attention")
+    for consumer, before in (("s", "q"), ("o", "s")):
+        modes = cut_modes(attention, attention.task(consumer), before)
+        assert "rows" in modes and "chunked" not in modes, (consumer, modes)
+
+
+def test_a_rows_cut_makes_both_ends_pixel_major_and_gives_the_consumer_a_two_row_ring():
+    from hw.planner.cost import estimate
+    from hw.planner.lower import Group, Mapping, lower
+
+    mapping = Mapping((Group(("fc1",), 8), Group(("fc2", "fc3"), 8)), ("rows",))
+    design = lower(build_kernel("mlp"), mapping, Budget(), "intar")
+    (fc1,), (fc2, fc3) = (c.program for c in design.cores)
+    assert [(st.producer, st.consumer) for st in design.streams] == [(0, 1)]
+    # fc1 (8 x 32 -> 128) streams its rows pixel-major: 128 / 8 = 16 N tiles per row
+    assert (fc1.m_outer, fc1.x_rows, fc1.dst, fc1.n_tiles) == (True, False, Dest.STREAM, 16)
+    # fc2 (8 x 128 -> 384) reads them row-major and frees each row once its 384 / 8 = 48 N tiles are done
+    assert (fc2.m_outer, fc2.x_rows, fc2.x_src, fc2.n_tiles, fc2.k_bound) == (True, True, XSource.RING, 48, 128)
+    assert (fc2.x_base, fc2.x_stride, fc2.x_tlog, fc2.x_tstride, fc2.x_end) == (0, 128, 15, 0, 8 * 128)
+    # fc3 stays an ordinary tile-major GEMM reading fc2's result from the scratchpad
+    assert (fc3.m_outer, fc3.x_rows, fc3.x_src) == (False, False, XSource.SPAD)
+    # two rows of 128 instead of the whole 8 x 128 input
+    assert design.cores[1].ring_words == 2 * 128 < 8 * 128
+    # pixel-major cores keep all their weight tiles resident: fc1 16 x 32, fc2 48 x 128 next to two of
+    # fc3's 384-word tiles (6144 + 768, rounded up to a power of two)
+    assert design.cores[0].wbuf_entries == 16 * 32
+    assert design.cores[1].wbuf_entries == 8192 >= 48 * 128 + 2 * 384
+    cycles = estimate(design)
+    assert 0 < cycles["cycles"] < float("inf")
+    assert cycles["core_end"][1] > cycles["core_end"][0]           # the consumer finishes after its producer
+
+
+def test_attention_dataflow_streams_q_through_a_ring_of_two_rows():
+    from hw.planner.cost import estimate
+    from hw.planner.lower import Group, Mapping, lower
+
+    design = plan("attention", "dataflow")
+    q_core, s_core = design.cores[2], design.cores[3]
+    assert q_core.program[0].m_outer and s_core.program[0].x_rows
+    # two rows of Q (2 x d_head = 256 words) instead of all of it (32 x 128 = 4096)
+    assert s_core.ring_words == 2 * 128 and s_core.ring_words * 16 == 32 * 128
+    whole_q = 32 * 128
+    assert whole_q > design.budget.buffer_bytes                   # a whole Q ring could never fit
+    # hand-lowered at the chosen lanes, the whole-Q alternative has the 4096-word ring and a finite estimate
+    lanes = [c.lanes for c in design.cores]
+    groups = tuple(Group((n,), l) for n, l in zip(("kt", "v", "q", "s", "o"), lanes))
+    whole = lower(build_kernel("attention"), Mapping(groups, ("none", "none", "whole", "whole")),
+                  design.budget, "dataflow")
+    assert whole.cores[3].ring_words == whole_q and not whole.cores[3].program[0].x_rows
+    assert not whole.cores[2].program[0].m_outer               # no rows cut: q runs tile-major
+    for candidate in (design, whole):
+        assert 0 < estimate(candidate)["cycles"] < float("inf")
+    assert design.estimate["cycles"] == estimate(design)["cycles"]
+
+
+def test_attention_dataflow_on_the_smallest_buffer_streams_both_cuts_as_rows():
+    # 2 x 128 (Q rows into s) + 2 x 32 (probability rows into o) = 320 bytes
+    design = plan("attention", "dataflow", budget={"buffer_bytes": 320})
+    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =rows=> \[s @\d+\] =rows=> \[o @\d+\]",
+                        design.decisions["mapping"]), design.decisions["mapping"]
+    assert [c.ring_words for c in design.cores] == [0, 0, 0, 2 * 128, 2 * 32] and design.buffer_bytes == 320
+    o = design.cores[4].program[0]
+    assert (o.m_outer, o.x_rows, o.x_stride, o.x_tlog, o.x_tstride) == (True, True, 32, 15, 0)
+    assert not o.softmax
+    with pytest.raises(HwError, match="^--buffer-bytes"):
+        plan("attention", "dataflow", budget={"buffer_bytes": 319})
+
+
+@pytest.mark.parametrize("cuts, message", [
+    (("rows", "chunked"), "pixel-major producer cannot feed K-chunks"),     # fc2 pixel-major by the rows cut
+    (("chunked", "rows"), "K-chunked consumer cannot run pixel-major"),
+])
+def test_a_chunked_cut_next_to_a_pixel_major_task_is_refused(cuts, message):
+    with pytest.raises(HwError, match=message) as info:
+        _mlp_three_cores(cuts)
+    assert info.value.source == "mapping"
+
+
+@pytest.mark.parametrize("cuts, message", [
+    (("none", "none", "chunked", "whole"), "K-chunked consumer cannot run pixel-major"),   # s is softmax
+    (("none", "none", "rows", "chunked"), "pixel-major producer cannot feed K-chunks"),
+])
+def test_attention_chunked_cuts_next_to_softmax_are_refused(cuts, message):
+    from hw.planner.lower import Group, Mapping, lower
+
+    groups = tuple(Group((n,), l) for n, l in zip(("kt", "v", "q", "s", "o"), (8, 4, 8, 8, 4)))
+    with pytest.raises(HwError, match=message) as info:
+        lower(build_kernel("attention"), Mapping(groups, cuts), make_budget(None, "attention"), "dataflow")
+    assert info.value.source == "mapping"
+
+
+def test_a_whole_ring_fed_by_a_pixel_major_producer_is_read_row_major():
+    from hw.planner.cost import estimate
+
+    # rows then whole: fc2 is pixel-major, so fc3's whole ring holds its rows one after the other
+    rows_whole = _mlp_three_cores(("rows", "whole"))
+    fc2, fc3 = rows_whole.cores[1].program[0], rows_whole.cores[2].program[0]
+    assert fc2.m_outer and fc2.x_rows and not fc3.m_outer and not fc3.x_rows
+    assert (fc3.x_stride, fc3.x_tlog, fc3.x_tstride) == (384, 15, 0)
+    assert [c.ring_words for c in rows_whole.cores] == [0, 2 * 128, 4096]    # 8 x 384 = 3072, to a power of 2
+    # whole then rows: fc1 is tile-major (4 columns per tile), so fc2's whole ring holds column tiles of
+    # 8 rows x 4 even though fc2 itself runs pixel-major for the rows cut after it
+    whole_rows = _mlp_three_cores(("whole", "rows"))
+    fc2, fc3 = whole_rows.cores[1].program[0], whole_rows.cores[2].program[0]
+    assert fc2.m_outer and not fc2.x_rows and fc3.m_outer and fc3.x_rows
+    assert (fc2.x_stride, fc2.x_tlog, fc2.x_tstride) == (4, 2, 8 * 4)
+    assert [c.ring_words for c in whole_rows.cores] == [0, 8 * 128, 1024]    # 2 x 384 = 768, to a power of 2
+    for design in (rows_whole, whole_rows):
+        assert 0 < estimate(design)["cycles"] < float("inf")
+
+
 # ---------------------------------------------------------------- attention (dynamic weights, softmax) ------
 
-ATTENTION = {"seq": 32, "d_model": 32, "d_head": 64}     # the kernel's default sizes, spelled out
+ATTENTION = {"seq": 32, "d_model": 32, "d_head": 128}    # the kernel's default sizes, spelled out
 
 
 def _attention_cores(design) -> dict[str, tuple[int, int]]:
@@ -277,15 +412,16 @@ def _check_dynamic_weight_layout(design, graph) -> None:
 
 
 def test_attention_default_budget_is_applied_and_overrides_merge_onto_it():
-    assert make_budget(None, "attention") == Budget(lanes=32, cores=5, buffer_bytes=4096)
+    # attention sets its lanes and cores; the activation budget is the common default (2560 bytes)
+    assert make_budget(None, "attention") == Budget(lanes=32, cores=5)
+    assert Budget(lanes=32, cores=5).buffer_bytes == Budget().buffer_bytes == 2560
     assert make_budget(None, "mlp") == Budget() and make_budget(None) == Budget()
     design = plan("attention", "sequential")
-    assert (design.budget.lanes, design.budget.cores, design.budget.buffer_bytes) == (32, 5, 4096)
+    assert (design.budget.lanes, design.budget.cores, design.budget.buffer_bytes) == (32, 5, 2560)
     assert design.decisions["sizes"] == ATTENTION
     roomy = plan("attention", "sequential", budget={"buffer_bytes": 8192})
     assert roomy.budget == Budget(lanes=32, cores=5, buffer_bytes=8192)
-    assert plan("attention", "dataflow", budget={"latency": 100}).budget == Budget(lanes=32, cores=5,
-                                                                                  buffer_bytes=4096, latency=100)
+    assert plan("attention", "dataflow", budget={"latency": 100}).budget == Budget(lanes=32, cores=5, latency=100)
     # an explicit Budget is taken as it is (16 lanes, 4 cores: sequential fits, dataflow needs 5 cores)
     assert plan("attention", "sequential", budget=Budget()).total_lanes == 16
     with pytest.raises(HwError, match="^--cores"):
@@ -325,30 +461,48 @@ def test_attention_sequential_program_order_sources_and_semaphores():
     # kt = W_k^T X^T: X operand is the stored W_k^T (a weights-class region), W tiles cut from X^T by the host
     assert kt.x_src == XSource.OFFCHIP and kt.x_base == design.region("wk_t").line and kinds["wk_t"] == "weights"
     assert ranges["weights"][0] <= kt.x_base < ranges["weights"][1]
-    assert (kt.m_bound, kt.k_bound, kt.n_tiles, kt.x_stride) == (64, 32, 1, 32)
+    assert (kt.m_bound, kt.k_bound, kt.n_tiles, kt.x_stride) == (128, 32, 1, 32)
     assert kt.w_base == design.region("x_t:kt").line and kinds["x_t:kt"] == "inputs"
     assert design.region("x_t:kt").lines == 32 * 32 // B
     # kt and v are dynamic weights: written off-chip (spill regions) whatever the buffer budget
     assert kt.dst == Dest.OFFCHIP and kt.y_base == design.region("kt").line * B and kinds["kt"] == "spill"
     assert v.dst == Dest.OFFCHIP and v.y_base == design.region("v").line * B and kinds["v"] == "spill"
-    assert (design.region("kt").lines, design.region("v").lines) == (64 * 32 // B, 32 * 64 // B)
-    # v is written in o's weight-tile layout: o has 64 / 32 = 2 N tiles of 32 x 32
+    assert (design.region("kt").lines, design.region("v").lines) == (128 * 32 // B, 32 * 128 // B)
+    # v is written in o's weight-tile layout: o has 128 / 32 = 4 N tiles of 32 x 32
     assert (v.y_stride, v.y_tinc) == (32, 32 * 32)
     assert (kt.y_stride, kt.y_tinc) == (32, 32)          # s has one N tile: plain row-major K^T
-    assert q.dst == Dest.SPAD and q.x_src == XSource.OFFCHIP and not (q.w_dep or q.m_outer or q.softmax)
+    # Q (32 x 128 = 4096 bytes) alone exceeds the 2560-byte budget: it is spilled and s reads it back
+    assert 32 * 128 > design.budget.buffer_bytes
+    assert design.decisions["spilled"] == ["q"] and kinds["q"] == "spill"
+    assert q.dst == Dest.OFFCHIP and q.y_base == design.region("q").line * B and q.x_src == XSource.OFFCHIP
+    assert design.region("q").lines == 32 * 128 // B
+    assert not (q.w_dep or q.m_outer or q.softmax or q.x_rows)
     # s waits until core 0 retired kt (its instruction 0), runs pixel-major with the softmax epilogue
     assert (s.w_dep, s.w_core, s.w_count, s.m_outer, s.softmax) == (True, 0, 1, True, True)
-    assert s.w_base == design.region("kt").line and s.x_src == XSource.SPAD and s.x_dep
-    assert (s.m_bound, s.k_bound, s.n_tiles) == (32, 64, 1)
+    assert s.w_base == design.region("kt").line
+    assert (s.x_src, s.x_base, s.x_stride, s.x_dep, s.x_rows) == (XSource.OFFCHIP, design.region("q").line, 128,
+                                                                  True, False)
+    assert (s.m_bound, s.k_bound, s.n_tiles) == (32, 128, 1)
     assert core.softmax_frac_bits == 4
     # o waits for two retired instructions (kt and v) and reads V's tiles
     assert (o.w_dep, o.w_core, o.w_count, o.m_outer, o.softmax) == (True, 0, 2, False, False)
     assert o.w_base == design.region("v").line and o.x_src == XSource.SPAD and o.shift == 7
     assert o.dst == Dest.OFFCHIP and kinds["o"] == "outputs"
     assert not any(i.w_dep for i in (kt, v, q))
-    # the scratchpad holds Q (32 x 64) and the probabilities (32 x 32) side by side
-    assert design.decisions["spilled"] == [] and core.spad_words == 32 * 64 + 32 * 32
-    assert (q.y_base, s.x_base, s.y_base, o.x_base) == (0, 0, 32 * 64, 32 * 64)
+    # the scratchpad holds only the probabilities (32 x 32)
+    assert core.spad_words == 32 * 32 and design.buffer_bytes == 1024
+    assert (s.y_base, o.x_base) == (0, 0)
+
+
+def test_attention_sequential_keeps_q_on_chip_when_the_buffer_holds_q_and_the_scores():
+    # 32 x 128 (Q) + 32 x 32 (probabilities) = 5120 bytes: nothing spilled, the two side by side
+    design = plan("attention", "sequential", budget={"buffer_bytes": 5120})
+    assert design.decisions["spilled"] == [] and design.cores[0].spad_words == 32 * 128 + 32 * 32
+    _, _, q, s, o = design.cores[0].program
+    assert (q.dst, s.x_src, o.x_src) == (Dest.SPAD, XSource.SPAD, XSource.SPAD)
+    assert (q.y_base, s.x_base, s.y_base, o.x_base) == (0, 0, 32 * 128, 32 * 128)
+    # one byte less and Q (the largest internal tensor) goes off-chip again
+    assert plan("attention", "sequential", budget={"buffer_bytes": 5119}).decisions["spilled"] == ["q"]
 
 
 def test_attention_sequential_spills_q_and_the_scores_when_the_buffer_is_tiny():
@@ -366,6 +520,7 @@ def test_attention_dataflow_semaphores_point_at_the_producer_cores():
     where = _attention_cores(design)
     assert len(design.cores) == 5 and all(len(c.program) == 1 for c in design.cores)
     assert [c.program[0].task for c in design.cores] == ["kt", "v", "q", "s", "o"]
+    q = design.cores[where["q"][0]].program[0]
     s = design.cores[where["s"][0]].program[0]
     o = design.cores[where["o"][0]].program[0]
     assert (s.w_dep, s.w_core, s.w_count) == (True, where["kt"][0], 1)
@@ -374,16 +529,18 @@ def test_attention_dataflow_semaphores_point_at_the_producer_cores():
     # streams only where a task reads the previous one's output: q -> s -> o; kt, v go off-chip
     assert [(st.producer, st.consumer) for st in design.streams] == [(where["q"][0], where["s"][0]),
                                                                       (where["s"][0], where["o"][0])]
-    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =whole=> \[s @\d+\] =whole=> \[o @\d+\]",
+    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =rows=> \[s @\d+\] =whole=> \[o @\d+\]",
                         design.decisions["mapping"]), design.decisions["mapping"]
     assert s.x_src == o.x_src == XSource.RING
-    q_lanes = design.cores[where["q"][0]].lanes
-    # s reads q's column tiles as they stream; o reads the softmax rows whole, row-major
-    assert (s.x_stride, s.x_tlog, s.x_tstride) == (q_lanes, q_lanes.bit_length() - 1, 32 * q_lanes)
-    assert (o.x_stride, o.x_tlog, o.x_tstride) == (32, 15, 0)
-    # whole rings: Q (32 x 64) and the probabilities (32 x 32)
-    assert (design.cores[3].ring_words, design.cores[4].ring_words) == (2048, 1024)
-    assert design.buffer_bytes == 3072 <= design.budget.buffer_bytes
+    # Q (32 x 128 = 4096 bytes) cannot be buffered whole within 2560 bytes: q streams it row by row,
+    # pixel-major, and s reads the rows row-major, freeing each once its N tiles are done
+    assert q.m_outer and q.dst == Dest.STREAM and not q.softmax and design.decisions["spilled"] == []
+    assert (s.x_stride, s.x_tlog, s.x_tstride, s.x_end, s.x_rows) == (128, 15, 0, 32 * 128, True)
+    # o reads the softmax rows whole, row-major
+    assert (o.x_stride, o.x_tlog, o.x_tstride, o.x_rows, o.m_outer) == (32, 15, 0, False, False)
+    # rings: two rows of Q (2 x 128) and all the probabilities (32 x 32)
+    assert (design.cores[3].ring_words, design.cores[4].ring_words) == (256, 1024)
+    assert design.buffer_bytes == 256 + 1024 <= design.budget.buffer_bytes < 32 * 128
 
 
 def test_attention_cut_modes():
@@ -392,10 +549,13 @@ def test_attention_cut_modes():
     graph = build_kernel("attention")
     assert cut_modes(graph, graph.task("v"), "kt") == ("none",)
     assert cut_modes(graph, graph.task("q"), "v") == ("none",)
-    assert cut_modes(graph, graph.task("s"), "q") == ("whole",)      # softmax consumer, dynamic weight
-    assert cut_modes(graph, graph.task("o"), "s") == ("whole",)      # softmax producer, dynamic weight
+    # no K-chunks next to softmax (rows arrive whole / are re-read per N tile) or into a dynamic-weight
+    # consumer (its W tiles span the whole K); row streams and whole rings remain
+    assert cut_modes(graph, graph.task("s"), "q") == ("rows", "whole")      # softmax consumer, dynamic weight
+    assert cut_modes(graph, graph.task("o"), "s") == ("rows", "whole")      # softmax producer, dynamic weight
     mlp = build_kernel("mlp")
-    assert cut_modes(mlp, mlp.task("fc2"), "fc1") == ("chunked", "whole")
+    assert cut_modes(mlp, mlp.task("fc2"), "fc1") == ("chunked", "rows", "whole")
+    assert cut_modes(mlp, mlp.task("fc3"), "fc2") == ("chunked", "rows", "whole")
     cnn = build_kernel("cnn")
     assert cut_modes(cnn, cnn.task("conv2"), "conv1") == ("rows",)
 
@@ -427,8 +587,9 @@ def test_dynamic_weight_tile_layout_rule_decides_which_lane_splits_are_possible(
             _check_dynamic_weight_layout(design, graph)
     assert sorted(lowered) == [(4, 4, 16, 4, 4), (4, 8, 8, 4, 8), (8, 4, 8, 8, 4)]
     assert len(refused) == 12
-    # the search skips the refused splits instead of failing
-    assert plan("attention", "dataflow").decisions["candidates"] == 3
+    # the search skips the refused splits instead of failing: 3 splits x (q -> s: rows only, since a
+    # whole Q ring is 4096 > 2560 bytes) x (s -> o: rows or whole, 64 or 1024 bytes) = 6 candidates
+    assert plan("attention", "dataflow").decisions["candidates"] == 3 * 1 * 2
     chosen = plan("attention", "dataflow")
     assert tuple(c.lanes for c in chosen.cores) in lowered
     # the rule only applies to multi-tile consumers: s with all 32 lanes has one N tile, and kt may then
@@ -458,25 +619,30 @@ def test_attention_offchip_words_are_the_hand_counted_traffic():
     #   q:  same reads as v; result stays in the scratchpad
     #   s:  W = K^T (d x n, spill); X from the scratchpad
     #   o:  W = V (n x d, spill); writes n x d (outputs)
+    #   q is spilled too (Q alone exceeds the budget): it writes n x d (spill) and s reads it back once
+    #   (one N tile)
     L = 32
     seq = offchip_words(plan("attention", "sequential"))
     assert seq == {
-        "rd_weights": d * dm * (n // L) + dm * d + dm * d,                     # 2048 + 2048 + 2048
-        "rd_inputs": dm * n + n * dm * (d // L) * 2,                           # 1024 + 2 x 2048
-        "rd_spill": d * n + n * d,                                             # 4096
-        "wr_spill": d * n + n * d,                                             # 4096
-        "wr_outputs": n * d,                                                   # 2048
+        "rd_weights": d * dm * (n // L) + dm * d + dm * d,                     # 4096 + 4096 + 4096
+        "rd_inputs": dm * n + n * dm * (d // L) * 2,                           # 1024 + 2 x 4 x 1024
+        "rd_spill": d * n + n * d + n * d,                                     # K^T, V and Q: 3 x 4096
+        "wr_spill": d * n + n * d + n * d,                                     # 3 x 4096
+        "wr_outputs": n * d,                                                   # 4096
     }
-    assert seq == {"rd_weights": 6144, "rd_inputs": 5120, "rd_spill": 4096, "wr_spill": 4096, "wr_outputs": 2048}
-    # dataflow (kt @8, v @4, q @8): narrower cores re-read their X operand once per N tile
+    assert seq == {"rd_weights": 12288, "rd_inputs": 9216, "rd_spill": 12288, "wr_spill": 12288, "wr_outputs": 4096}
+    # dataflow (kt @8, v @4, q @8): narrower cores re-read their X operand once per N tile; Q streams
     df = plan("attention", "dataflow")
     lanes = {c.program[0].task: c.lanes for c in df.cores}
     assert (lanes["kt"], lanes["v"], lanes["q"]) == (8, 4, 8)
     assert offchip_words(df) == {
-        "rd_weights": d * dm * (n // 8) + dm * d + dm * d,                     # 8192 + 4096
-        "rd_inputs": dm * n + n * dm * (d // 4) + n * dm * (d // 8),           # 1024 + 16384 + 8192
-        "rd_spill": 4096, "wr_spill": 4096, "wr_outputs": 2048,
+        "rd_weights": d * dm * (n // 8) + dm * d + dm * d,                     # 4 x 4096 + 4096 + 4096
+        "rd_inputs": dm * n + n * dm * (d // 4) + n * dm * (d // 8),           # 1024 + 32 x 1024 + 16 x 1024
+        "rd_spill": d * n + n * d, "wr_spill": d * n + n * d,                  # K^T and V only: 8192
+        "wr_outputs": n * d,
     }
+    assert offchip_words(df) == {"rd_weights": 24576, "rd_inputs": 50176, "rd_spill": 8192, "wr_spill": 8192,
+                                 "wr_outputs": 4096}
 
 
 def test_attention_intar_is_never_estimated_worse_than_either_baseline():
@@ -496,7 +662,7 @@ def test_attention_intar_is_never_estimated_worse_than_either_baseline():
 
 @pytest.mark.parametrize("variant, kwargs, flag", [
     ("dataflow", {"budget": {"cores": 4}}, "--cores"),                 # five tasks, one core each
-    ("dataflow", {"budget": {"buffer_bytes": 3000}}, "--buffer-bytes"),  # whole rings need 2048 + 1024
+    ("dataflow", {"budget": {"buffer_bytes": 319}}, "--buffer-bytes"),   # rows rings need 2 x 128 + 2 x 32
     ("dataflow", {"budget": {"lanes": 16}}, "--lanes"),                # five cores of >= 4 lanes
     ("sequential", {"budget": {"lanes": 64}}, "--lanes"),              # 64 lanes > 32 columns of kt and s
     ("sequential", {"sizes": {"d_head": 48}}, "--lanes"),

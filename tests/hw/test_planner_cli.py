@@ -60,7 +60,7 @@ def test_generate_attention_sequential_writes_semaphores_and_the_softmax_epilogu
     assert "/work/" not in verilog and str(tmp_path) not in verilog and "src =" not in verilog
     assert "top.core0.softmax" in verilog                  # the row-softmax SFU is built into the core
     schedule = json.loads((tmp_path / "attention_sequential_schedule.json").read_text())
-    assert schedule["budget"]["lanes"] == 32 and schedule["budget"]["buffer_bytes"] == 4096
+    assert schedule["budget"]["lanes"] == 32 and schedule["budget"]["buffer_bytes"] == 2560
     assert schedule["decisions"]["mapping"] == "[kt+v+q+s+o @32]"
     assert schedule["decisions"]["dynamic_weights"] == ["kt", "v"]
     (core,) = schedule["cores"]
@@ -74,7 +74,11 @@ def test_generate_attention_sequential_writes_semaphores_and_the_softmax_epilogu
     assert program["kt"]["x_base"] == regions["wk_t"]["line"] and regions["wk_t"]["kind"] == "weights"
     assert program["s"]["w_base"] == regions["kt"]["line"] and regions["kt"]["kind"] == "spill"
     assert program["o"]["w_base"] == regions["v"]["line"] and regions["v"]["kind"] == "spill"
-    assert schedule["activation_buffer_bytes"] == 32 * 64 + 32 * 32
+    # Q (32 x 128 = 4096 bytes) exceeds the 2560-byte budget: spilled, and s reads it back from there
+    assert schedule["decisions"]["spilled"] == ["q"] and regions["q"]["kind"] == "spill"
+    assert (program["q"]["dst"], program["s"]["x_src"]) == ("offchip", "offchip")
+    assert program["s"]["x_base"] == regions["q"]["line"]
+    assert schedule["activation_buffer_bytes"] == 32 * 32               # only the probabilities stay
 
 
 def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_used(tmp_path):
@@ -89,6 +93,11 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     s, o = schedule["cores"][3]["program"][0], schedule["cores"][4]["program"][0]
     assert (s["w_dep"], s["w_core"], s["w_count"], s["m_outer"], s["softmax"]) == (True, 0, 1, True, True)
     assert (o["w_dep"], o["w_core"], o["w_count"]) == (True, 1, 1)
+    # Q streams row by row (q -> s is a rows cut): both ends pixel-major, s frees each row of its ring
+    q = schedule["cores"][2]["program"][0]
+    assert "=rows=> [s" in schedule["decisions"]["mapping"]
+    assert (q["m_outer"], q["dst"], s["x_rows"], o["x_rows"]) == (True, "stream", True, False)
+    assert schedule["cores"][3]["ring_words"] == 2 * 128
     assert schedule["streams"] == [{"producer": 2, "consumer": 3, "depth": 16},
                                    {"producer": 3, "consumer": 4, "depth": 16}]
 
@@ -108,7 +117,7 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     (["--kernel", "cnn", "--variant", "sequential", "--size", "height=3", "--size", "width=5", "--size", "c_in=3"],
      "--words-per-cycle"),
     (["--kernel", "attention", "--variant", "dataflow", "--cores", "4"], "--cores"),
-    (["--kernel", "attention", "--variant", "dataflow", "--buffer-bytes", "3000"], "--buffer-bytes"),
+    (["--kernel", "attention", "--variant", "dataflow", "--buffer-bytes", "319"], "--buffer-bytes"),
     (["--kernel", "attention", "--variant", "dataflow", "--lanes", "16"], "--lanes"),
     (["--kernel", "attention", "--variant", "sequential", "--lanes", "64"], "--lanes"),
     (["--kernel", "attention", "--variant", "sequential", "--size", "d_head=48"], "--lanes"),
