@@ -15,9 +15,10 @@ class Budget:
 
     ``lanes``: MAC lanes in total; ``cores``: most compute cores a design may use (dataflow needs one per
     task); ``buffer_bytes``: on-chip bytes for activations (scratchpads, stream rings, partial sums),
-    weight staging buffers not included (each core gets a double buffer of its largest weight tile);
-    ``words_per_cycle``: off-chip bandwidth per direction (int8 words); ``latency``: off-chip read
-    latency in cycles.
+    weight buffers not included; ``weight_bytes``: on-chip bytes for weight buffers (``None``: 1 KiB
+    per MAC lane, what one core needs to double-buffer a 384-deep tile), so that no variant buys speed
+    with far more on-chip memory than another; ``words_per_cycle``: off-chip bandwidth per direction
+    (int8 words); ``latency``: off-chip read latency in cycles.
     """
 
     lanes: int = 16
@@ -25,6 +26,12 @@ class Budget:
     buffer_bytes: int = 2560
     words_per_cycle: int = 4
     latency: int = 64
+    weight_bytes: int | None = None
+
+    @property
+    def weight_cap(self) -> int:
+        """Weight-buffer bytes a design may hold."""
+        return self.weight_bytes if self.weight_bytes is not None else 1024 * self.lanes
 
 
 @dataclass

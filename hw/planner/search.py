@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from hw.errors import HwError
 from hw.kernels.graph import KernelGraph
@@ -52,6 +53,8 @@ def _fit_spills(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: s
             if error.source != "mapping":
                 raise
             return None      # this grouping cannot carry the kernel's edges (see lower)
+        if plan.wbuf_bytes > budget.weight_cap:
+            return None      # weight buffers do not shrink by spilling activations
         if plan.buffer_bytes <= budget.buffer_bytes:
             plan.estimate = estimate(plan)
             plan.decisions.update({"mapping": candidate.describe(), "spilled": sorted(spilled),
@@ -106,6 +109,16 @@ def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPl
     return plans
 
 
+def _variant_partitions(graph: KernelGraph, variant: str, budget: Budget) -> list:
+    """The task groupings a variant may use: one group, one group per task, or any (InTAR)."""
+    n = len(graph.tasks)
+    if variant == "sequential":
+        return [[tuple(range(n))]]
+    if variant == "dataflow":
+        return [[(i,) for i in range(n)]]
+    return list(_partitions(n, budget.cores))
+
+
 def _best(plans: list[DesignPlan]) -> DesignPlan:
     # lowest estimate; ties: more lanes in use, then fewer cores
     return min(plans, key=lambda p: (p.estimate["cycles"], -p.total_lanes, len(p.cores)))
@@ -120,15 +133,14 @@ def plan_design(graph: KernelGraph, variant: str, budget: Budget) -> DesignPlan:
     if variant == "sequential":
         for task in graph.tasks:
             check_lanes(task, budget.lanes, B, "--lanes")
-        plans = _candidates(graph, budget, [[tuple(range(n))]])
-    elif variant == "dataflow":
-        if n > budget.cores:
-            raise HwError(f"dataflow needs one core per task ({n}), budget allows {budget.cores}",
-                          source="--cores")
-        plans = _candidates(graph, budget, [[(i,) for i in range(n)]])
-    else:
-        plans = _candidates(graph, budget, list(_partitions(n, budget.cores)))
+    elif variant == "dataflow" and n > budget.cores:
+        raise HwError(f"dataflow needs one core per task ({n}), budget allows {budget.cores}", source="--cores")
+    plans = _candidates(graph, budget, _variant_partitions(graph, variant, budget))
     if not plans:
+        unlimited = replace(budget, weight_bytes=1 << 40)
+        if variant != "intar" and _candidates(graph, unlimited, _variant_partitions(graph, variant, budget)):
+            raise HwError(f"no {variant} design of {graph.name} fits {budget.weight_cap} weight-buffer bytes "
+                          f"with {budget.lanes} lanes", source="--weight-bytes")
         raise HwError(f"no {variant} design of {graph.name} fits {budget.buffer_bytes} activation bytes "
                       f"with {budget.lanes} lanes", source="--buffer-bytes")
     best = _best(plans)

@@ -20,7 +20,8 @@ BUDGET_FLAGS = (("lanes", "MAC lanes in total (default 16)"),
                 ("cores", "most compute cores a design may use (default 4)"),
                 ("buffer-bytes", "on-chip activation bytes: scratchpads, stream rings, partial sums (default 2560)"),
                 ("words-per-cycle", "off-chip bandwidth in int8 words per cycle per direction (default 4)"),
-                ("latency", "off-chip read latency in cycles (default 64)"))
+                ("latency", "off-chip read latency in cycles (default 64)"),
+                ("weight-bytes", "on-chip weight-buffer bytes (default 1024 per MAC lane)"))
 
 
 def _add_budget(p: argparse.ArgumentParser) -> None:

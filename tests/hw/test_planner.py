@@ -674,3 +674,25 @@ def test_attention_bad_parameters_raise_one_clear_error(variant, kwargs, flag):
     with pytest.raises(HwError) as info:
         plan("attention", variant, **kwargs)
     assert str(info.value).startswith(flag) and "\n" not in str(info.value)
+
+
+# --- weight-buffer budget ------------------------------------------------------------------------------
+
+def test_weight_buffers_default_to_one_kib_per_lane_and_every_default_design_fits():
+    assert Budget().weight_cap == 16 * 1024 and Budget(lanes=32).weight_cap == 32 * 1024
+    assert Budget(weight_bytes=5000).weight_cap == 5000
+    for kernel in ("mlp", "ffn", "cnn", "attention"):
+        for variant in VARIANTS:
+            design = plan(kernel, variant)
+            assert design.wbuf_bytes <= design.budget.weight_cap
+
+
+def test_a_tight_weight_budget_rules_out_the_wide_sequential_core_and_changes_the_intar_schedule():
+    # one 16-lane core must hold a 384 x 16 tile twice (12 KiB, rounded to 16 KiB): over 8 KiB
+    with pytest.raises(HwError, match="--weight-bytes"):
+        plan("mlp", "sequential", budget={"weight_bytes": 8192})
+    intar = plan("mlp", "intar", budget={"weight_bytes": 8192})
+    assert intar.wbuf_bytes <= 8192 and len(intar.cores) > 1
+    assert intar.decisions["mapping"] != plan("mlp", "intar").decisions["mapping"]
+    dataflow = plan("mlp", "dataflow", budget={"weight_bytes": 8192})
+    assert intar.estimate["cycles"] <= dataflow.estimate["cycles"]
