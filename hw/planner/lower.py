@@ -10,8 +10,10 @@ task, in one of two ways:
 - ``chunked``: the consumer runs one instruction per producer column tile (``K = L_producer``),
   accumulating 32-bit partial sums, so it works while the producer is still producing (InTAR's
   task pipeline) at the cost of a partial-sum memory ``M x N_consumer x 4`` bytes;
-- ``rows`` (convolutions): the consumer reads its stream-in ring as a line buffer, pixel-major, and
-  releases input rows as its 3x3 window slides, so only a few rows are ever buffered.
+- ``rows``: a convolution reads its stream-in ring as a line buffer and releases input rows as its
+  3x3 window slides; a GEMM consumer and its producer both run pixel-major (``m_outer``), so rows
+  arrive whole and each is freed once all its N tiles are done: either way only a few rows are ever
+  buffered.
 
 Convolutions read off-chip maps (the kernel input, spilled maps) the same way: the core's X loader
 streams the map once into the ring and the operand reader walks it as a line buffer.
@@ -98,6 +100,36 @@ def _wbuf_entries(program: list[Instruction]) -> int:
     return _pow2_at_least(max(pairs))
 
 
+def _pixel_major_tasks(graph: KernelGraph, mapping: Mapping) -> set[str]:
+    """GEMMs that run pixel-major: softmax tasks and both ends of a GEMM ``rows`` cut. Raises HwError
+    (source ``mapping``) if one of them would also be an end of a ``chunked`` cut."""
+    tasks = {t.name: t for t in graph.tasks}
+    groups = mapping.groups
+    m_outer = {t.name for t in graph.tasks if t.softmax}
+    for gi, mode in enumerate(mapping.cuts):
+        if mode == "rows" and tasks[groups[gi + 1].tasks[0]].conv is None:
+            m_outer |= {groups[gi].tasks[-1], groups[gi + 1].tasks[0]}
+    for gi, mode in enumerate(mapping.cuts):
+        if mode == "chunked" and groups[gi].tasks[-1] in m_outer:
+            raise HwError("a pixel-major producer cannot feed K-chunks", source="mapping")
+        if mode == "chunked" and groups[gi + 1].tasks[0] in m_outer:
+            raise HwError("a K-chunked consumer cannot run pixel-major", source="mapping")
+    return m_outer
+
+
+def _check_edges(graph: KernelGraph, mapping: Mapping, group_of: dict[str, int]) -> None:
+    """Raise HwError (source ``mapping``) unless every X edge stays in its core or is the stream from a
+    group's last task to the next group's first, and every dynamic weight has a single W consumer."""
+    for t in graph.tasks:
+        for consumer in graph.consumers(t.name):
+            g, c = group_of[t.name], group_of[consumer.name]
+            last_of_group = mapping.groups[g].tasks[-1] == t.name
+            if c != g and not (c == g + 1 and last_of_group and mapping.groups[c].tasks[0] == consumer.name):
+                raise HwError(f"{consumer.name} reads {t.name} from a core it is not streamed to", source="mapping")
+        if graph.weight_consumers(t.name) and (graph.consumers(t.name) or len(graph.weight_consumers(t.name)) > 1):
+            raise HwError(f"dynamic weight {t.name} must have exactly one (W operand) consumer", source="mapping")
+
+
 def out_tile(task: GemmTask, lanes: int) -> int:
     """Output columns a core with ``lanes`` lanes produces per N tile (half of them for gated tasks)."""
     return lanes // 2 if task.glu else lanes
@@ -128,25 +160,9 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         for name in group.tasks:
             check_lanes(tasks[name], group.lanes, B, "--lanes")
     lanes_of = {name: mapping.groups[gi].lanes for name, gi in group_of.items()}
-    # GEMMs that run pixel-major: softmax tasks and both ends of a ``rows`` cut
-    m_outer = {t.name for t in graph.tasks if t.softmax}
-    for gi, mode in enumerate(mapping.cuts):
-        if mode == "rows" and tasks[mapping.groups[gi + 1].tasks[0]].conv is None:
-            m_outer |= {mapping.groups[gi].tasks[-1], mapping.groups[gi + 1].tasks[0]}
-    for gi, mode in enumerate(mapping.cuts):
-        if mode == "chunked" and mapping.groups[gi].tasks[-1] in m_outer:
-            raise HwError("a pixel-major producer cannot feed K-chunks", source="mapping")
-        if mode == "chunked" and mapping.groups[gi + 1].tasks[0] in m_outer:
-            raise HwError("a K-chunked consumer cannot run pixel-major", source="mapping")
+    m_outer = _pixel_major_tasks(graph, mapping)
     dynamic = {name for name in tasks if graph.weight_consumers(name)}
-    for t in graph.tasks:
-        for consumer in graph.consumers(t.name):
-            g, c = group_of[t.name], group_of[consumer.name]
-            last_of_group = mapping.groups[g].tasks[-1] == t.name
-            if c != g and not (c == g + 1 and last_of_group and mapping.groups[c].tasks[0] == consumer.name):
-                raise HwError(f"{consumer.name} reads {t.name} from a core it is not streamed to", source="mapping")
-        if t.name in dynamic and (graph.consumers(t.name) or len(graph.weight_consumers(t.name)) > 1):
-            raise HwError(f"dynamic weight {t.name} must have exactly one (W operand) consumer", source="mapping")
+    _check_edges(graph, mapping, group_of)
 
     # ---- off-chip layout: inputs, spills, outputs, then weights (each kind contiguous) ----
     regions: list[Region] = []
