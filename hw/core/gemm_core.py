@@ -6,10 +6,18 @@ as partial sums or requantised (arithmetic shift, saturation to int8, optional R
 output writer. Four decoupled units run ahead of the MAC array, each stepping through the same program:
 
 - the weight fetcher streams ``k_bound x L`` weight tiles from off-chip into a circular weight buffer
-  (as many tiles in flight as the buffer holds: double buffering and more);
-- the X reader feeds operands from the scratchpad or the stream-in ring (waiting for arrival);
-- the X loader streams operands from off-chip once per N tile;
-- the output writer serialises results into the scratchpad, the stream-out port or off-chip lines.
+  (as many tiles in flight as the buffer holds: double buffering and more); for a dynamic weight it
+  first waits on a semaphore (another core's ``retired`` count);
+- the X reader feeds operands from the scratchpad or the stream-in ring (waiting for arrival), with
+  im2col addressing for convolutions (``_conv_reader``) and row-by-row ring release for line buffers
+  and row streams;
+- the X loader streams operands from off-chip once per N tile (per row and N tile for pixel-major
+  GEMMs), or once into the ring for a convolution's line buffer;
+- the output writer serialises results into the scratchpad, the stream-out port or off-chip lines,
+  behind an optional epilogue (SiLU-times-gate, or the row softmax).
+
+Loops run ``for nt: for m: for k`` (output-stationary per N tile) or, for convolutions and ``m_outer``
+GEMMs, pixel-major ``for m: for nt: for k`` with all of the task's weight tiles resident.
 
 A core fetches its next instruction when the MAC array finishes a task (one reconfiguration cycle,
 counted). Only the sources/destinations that the program uses are generated: a core whose program never
