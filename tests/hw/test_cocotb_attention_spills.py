@@ -12,10 +12,9 @@ import pytest
 
 from hw.api import plan
 from hw.core.isa import Dest, XSource
-from hw.designs.simulate import RunSpec, simulate
 from hw.kernels import build_kernel
-from hw.kernels.golden import random_operands, run_kernel
 from hw.planner.traffic import offchip_words
+from kernel_runs import Input, simulate_inputs
 
 pytestmark = pytest.mark.hw
 
@@ -26,12 +25,9 @@ BUDGET = {"buffer_bytes": 512}
 def outcome():
     design = plan("attention", "sequential", budget=BUDGET)
     graph = build_kernel("attention")
-    specs, goldens = [], []
-    for seed, stress in ((1, False), (2, False), (3, True)):
-        x, w = random_operands(graph, np.random.default_rng(seed))
-        specs.append(RunSpec(x, w, stress=stress))
-        goldens.append(run_kernel(graph, x, w)[graph.output])
-    results = simulate(design, specs, output_shape=goldens[0].shape)
+    runs = simulate_inputs(design, graph, {"seed1": Input(1), "seed2": Input(2), "stress": Input(3, stress=True)})
+    results = [result for result, _ in runs.values()]
+    goldens = [tensors[graph.output] for _, tensors in runs.values()]
     return design, graph, results, goldens
 
 

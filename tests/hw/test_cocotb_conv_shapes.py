@@ -14,9 +14,8 @@ import pytest
 
 from hw.api import plan
 from hw.core.isa import XSource
-from hw.designs.simulate import RunSpec, simulate
 from hw.kernels import build_kernel
-from hw.kernels.golden import random_operands, run_kernel
+from kernel_runs import Input, simulate_inputs
 
 pytestmark = pytest.mark.hw
 
@@ -28,14 +27,8 @@ VARIANTS = ("sequential", "dataflow")
 def outcome(request):
     design = plan("cnn", request.param, sizes=SIZES)
     graph = build_kernel("cnn", SIZES)
-    specs, goldens, labels = [], [], []
-    for label, seed, extreme in (("seed1", 1, False), ("seed2", 2, False), ("extreme", 4, True)):
-        x, w = random_operands(graph, np.random.default_rng(seed), extreme=extreme)
-        specs.append(RunSpec(x, w))
-        goldens.append(run_kernel(graph, x, w))
-        labels.append(label)
-    results = simulate(design, specs, output_shape=goldens[0][graph.output].shape)
-    return design, graph, dict(zip(labels, zip(results, goldens)))
+    runs = simulate_inputs(design, graph, {"seed1": Input(1), "seed2": Input(2), "extreme": Input(4, extreme=True)})
+    return design, graph, runs
 
 
 def test_the_size_exercises_the_edge_cases(outcome):

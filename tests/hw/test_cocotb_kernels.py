@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from hw.api import plan
-from hw.designs.simulate import RunSpec, simulate
 from hw.kernels import build_kernel
-from hw.kernels.golden import random_operands, run_kernel
 from hw.planner import VARIANTS
 from hw.planner.traffic import offchip_words
+from kernel_runs import Input, simulate_inputs
 
 pytestmark = pytest.mark.hw
 
@@ -28,21 +27,11 @@ def outcome(request):
     kernel, variant = request.param
     design = plan(kernel, variant)
     graph = build_kernel(kernel)
-    specs, goldens, labels = [], [], []
-
-    def add(label: str, seed: int, *, extreme: bool = False, stress: bool = False, reset_after=None):
-        x, w = random_operands(graph, np.random.default_rng(seed), extreme=extreme)
-        specs.append(RunSpec(x, w, stress=stress, reset_after=reset_after))
-        goldens.append(run_kernel(graph, x, w))
-        labels.append(label)
-
-    add("seed1", 1)
-    add("seed2", 2)
-    add("extreme", 3, extreme=True)
-    add("stress", 4, stress=True)
-    add("reset", 5, reset_after=int(design.estimate["cycles"] // 2))
-    results = simulate(design, specs, output_shape=goldens[0][graph.output].shape)
-    return design, graph, dict(zip(labels, zip(results, goldens)))
+    runs = simulate_inputs(design, graph, {
+        "seed1": Input(1), "seed2": Input(2), "extreme": Input(3, extreme=True), "stress": Input(4, stress=True),
+        "reset": Input(5, reset_after=int(design.estimate["cycles"] // 2)),
+    })
+    return design, graph, runs
 
 
 def test_outputs_bit_exact(outcome):

@@ -17,12 +17,11 @@ import pytest
 
 from hw.api import make_budget, plan
 from hw.core.isa import XSource
-from hw.designs.simulate import RunSpec, simulate
 from hw.kernels import build_kernel
-from hw.kernels.golden import random_operands, run_kernel
 from hw.planner.cost import estimate
 from hw.planner.lower import Group, Mapping, lower
 from hw.planner.traffic import offchip_words
+from kernel_runs import Input, simulate_inputs
 
 pytestmark = pytest.mark.hw
 
@@ -46,12 +45,9 @@ CASES = {
 @pytest.fixture(scope="module", params=sorted(CASES))
 def outcome(request):
     design, graph = CASES[request.param]()
-    specs, goldens = [], []
-    for seed, stress in ((1, False), (2, True)):
-        x, w = random_operands(graph, np.random.default_rng(seed))
-        specs.append(RunSpec(x, w, stress=stress))
-        goldens.append(run_kernel(graph, x, w)[graph.output])
-    results = simulate(design, specs, output_shape=goldens[0].shape)
+    runs = simulate_inputs(design, graph, {"seed1": Input(1), "stress": Input(2, stress=True)})
+    results = [result for result, _ in runs.values()]
+    goldens = [tensors[graph.output] for _, tensors in runs.values()]
     return design, graph, results, goldens
 
 
