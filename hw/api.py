@@ -104,19 +104,16 @@ def task_cycles(design: DesignPlan, cores: Sequence[Mapping[str, Any]]) -> dict[
 def resource_cells(design: DesignPlan) -> dict[str, int]:
     """Yosys cell counts of the accelerator's cores (the off-chip memory model is the testbench's DRAM)."""
     from hw.core.gemm_core import GemmCore
+    from hw.designs.accelerator import build_core
     from hw.designs.simulate import plan_key
     from hw.sim.resources import estimate_resources
 
     key = plan_key(design)
     total: dict[str, int] = {}
-    for index, c in enumerate(design.cores):
-        def core_factory(design_key: str, core: int, _c=c) -> GemmCore:
+    for index in range(len(design.cores)):
+        def core_factory(design_key: str, core: int, _index=index) -> GemmCore:
             # the parameters only name the cache entry; the core is built from the plan
-            return GemmCore(name=_c.name, lanes=_c.lanes, words_per_line=design.budget.words_per_cycle,
-                            program=_c.program, spad_words=_c.spad_words, ring_words=_c.ring_words,
-                            psum_entries=_c.psum_entries, wbuf_entries=_c.wbuf_entries,
-                            glu_frac_bits=_c.glu_frac_bits, softmax_frac_bits=_c.softmax_frac_bits,
-                            peers=len(design.cores))
+            return build_core(design, _index)
         report = estimate_resources(core_factory, {"design_key": key, "core": index}, method="coarse")
         for name, value in (("cells", report.total_cells), ("flip_flop_bits", report.flip_flop_bits),
                             ("memory_bits", report.memory_bits), ("multipliers", report.multipliers)):

@@ -69,6 +69,9 @@ class GemmCore(wiring.Component):
         Fraction bits of the scores entering the row-softmax epilogue of softmax instructions (if any).
     peers : int
         Cores in the design (``w_dep`` instructions wait on ``peer_retired[w_core]``).
+    x_window_lines : int
+        Depth of the X loader's line FIFO: how many off-chip lines it may have requested and not yet
+        consumed (see :func:`hw.core.memory_system.read_window_lines`).
     seed : int
         Seed of this core's stress-stall generator.
 
@@ -96,7 +99,8 @@ class GemmCore(wiring.Component):
 
     def __init__(self, *, name: str, lanes: int, words_per_line: int, program: Sequence[Instruction],
                  spad_words: int, ring_words: int, psum_entries: int, wbuf_entries: int,
-                 glu_frac_bits: int = 4, softmax_frac_bits: int = 4, peers: int = 1, seed: int = 1) -> None:
+                 glu_frac_bits: int = 4, softmax_frac_bits: int = 4, peers: int = 1,
+                 x_window_lines: int = 2 * MAX_BURST, seed: int = 1) -> None:
         self.core_name = name
         self.lanes = lanes
         self.B = words_per_line
@@ -125,6 +129,10 @@ class GemmCore(wiring.Component):
         self.psum_entries = psum_entries
         self.wbuf_entries = wbuf_entries
         self.seed = seed
+        _log2(x_window_lines, f"core {name}: X loader lines")
+        if x_window_lines < 2 * MAX_BURST:
+            raise HwError(f"must be at least {2 * MAX_BURST}, not {x_window_lines}", source=f"core {name}: X loader lines")
+        self.x_window_lines = x_window_lines
         srcs = {i.x_src for i in self.program}
         dsts = {i.dst for i in self.program}
         if XSource.OFFCHIP in srcs and XSource.LINEBUF in srcs:
@@ -390,7 +398,7 @@ class GemmCore(wiring.Component):
 
         # ---------------- off-chip X loader (to the MAC array, or into the line buffer) ----------------
         if self.uses_offchip_x:
-            depth_lines = 2 * MAX_BURST
+            depth_lines = self.x_window_lines
             m.submodules.xlines = xlines = fifo.SyncFIFO(width=8 * B, depth=depth_lines)
             xl_i = Signal(range(n_instr + 1))
             xl = rom_view(xl_i)

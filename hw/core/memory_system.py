@@ -27,6 +27,15 @@ MAX_BURST = 16
 LEN_BITS = 5
 
 
+def read_window_lines(latency: int) -> int:
+    """Lines an operand loader must be able to have in flight to stream one line per cycle at this read
+    latency (the bandwidth-delay product plus two bursts, rounded up to a power of two)."""
+    lines = 1
+    while lines < latency + 2 * MAX_BURST:
+        lines *= 2
+    return lines
+
+
 def read_client_signature(line_bits: int) -> wiring.Signature:
     """Client side of a read channel (client drives requests, receives responses)."""
     return wiring.Signature({

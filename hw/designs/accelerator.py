@@ -19,9 +19,19 @@ from amaranth.lib.wiring import In, Out
 
 from hw.core.gemm_core import CNT_BITS, GemmCore
 from hw.core.isa import ADDR_BITS
-from hw.core.memory_system import READ_CLASSES, WRITE_CLASSES, MemorySystem
+from hw.core.memory_system import READ_CLASSES, WRITE_CLASSES, MemorySystem, read_window_lines
 from hw.core.stress import random_stall
 from hw.planner.plan import DesignPlan
+
+
+def build_core(plan: DesignPlan, index: int) -> GemmCore:
+    """The :class:`GemmCore` of core ``index`` of ``plan`` (its X loader sized for the budget's latency)."""
+    c = plan.cores[index]
+    return GemmCore(name=c.name, lanes=c.lanes, words_per_line=plan.budget.words_per_cycle, program=c.program,
+                    spad_words=c.spad_words, ring_words=c.ring_words, psum_entries=c.psum_entries,
+                    wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits,
+                    softmax_frac_bits=c.softmax_frac_bits, peers=len(plan.cores),
+                    x_window_lines=read_window_lines(plan.budget.latency), seed=index + 1)
 
 
 class Accelerator(wiring.Component):
@@ -31,13 +41,7 @@ class Accelerator(wiring.Component):
         self.plan = plan
         self.init = init if init is not None else [0] * plan.image_lines
         B = plan.budget.words_per_cycle
-        self.cores = [
-            GemmCore(name=c.name, lanes=c.lanes, words_per_line=B, program=c.program,
-                     spad_words=c.spad_words, ring_words=c.ring_words, psum_entries=c.psum_entries,
-                     wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits,
-                     softmax_frac_bits=c.softmax_frac_bits, peers=len(plan.cores), seed=i + 1)
-            for i, c in enumerate(plan.cores)
-        ]
+        self.cores = [build_core(plan, i) for i in range(len(plan.cores))]
         n_cores = len(self.cores)
         sig = {
             "start": In(1), "stress": In(1), "load_image": In(1), "image_loaded": Out(1), "done": Out(1), "cycles": Out(CNT_BITS),
