@@ -138,7 +138,7 @@ def plan_design(graph: KernelGraph, variant: str, budget: Budget) -> DesignPlan:
     plans = _candidates(graph, budget, _variant_partitions(graph, variant, budget))
     if not plans:
         unlimited = replace(budget, weight_bytes=1 << 40)
-        if variant != "intar" and _candidates(graph, unlimited, _variant_partitions(graph, variant, budget)):
+        if _candidates(graph, unlimited, _variant_partitions(graph, variant, budget)):
             raise HwError(f"no {variant} design of {graph.name} fits {budget.weight_cap} weight-buffer bytes "
                           f"with {budget.lanes} lanes", source="--weight-bytes")
         raise HwError(f"no {variant} design of {graph.name} fits {budget.buffer_bytes} activation bytes "

@@ -108,6 +108,7 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     (["--kernel", "mlp", "--variant", "sequential", "--lanes", "12"], "--lanes"),
     (["--kernel", "mlp", "--variant", "sequential", "--weight-bytes", "4096"], "--weight-bytes"),
     (["--kernel", "mlp", "--variant", "sequential", "--weight-bytes", "0"], "--weight-bytes"),
+    (["--kernel", "attention", "--variant", "intar", "--weight-bytes", "100"], "--weight-bytes"),
     (["--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=100"], "--lanes"),
     (["--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=x"], "--size"),
     (["--kernel", "ffn", "--variant", "dataflow", "--cores", "1"], "--cores"),
