@@ -405,6 +405,8 @@ class GemmCore(wiring.Component):
             xl_nt = Signal(12)
             xl_m = Signal(12)
             xl_row = Signal(ADDR_BITS)
+            xl_rowwise = Signal()      # a pixel-major GEMM operand (a line buffer is loaded in one pass)
+            m.d.comb += xl_rowwise.eq(xl.m_outer & (xl.x_src == XSource.OFFCHIP))
             xl_addr = Signal(ADDR_BITS)
             xl_left = Signal(ADDR_BITS)
             reserved = Signal(range(depth_lines + 1))
@@ -429,7 +431,7 @@ class GemmCore(wiring.Component):
                             m.d.sync += xl_i.eq(xl_i + 1)
                         with m.Elif(~xl.x_dep | deps_ok(xl_i)):
                             m.d.sync += [xl_nt.eq(0), xl_m.eq(0), xl_row.eq(xl.x_base), xl_addr.eq(xl.x_base),
-                                         xl_left.eq(Mux(xl.m_outer, xl.k_bound >> lb, xl.x_end))]
+                                         xl_left.eq(Mux(xl_rowwise, xl.k_bound >> lb, xl.x_end))]
                             m.next = "BURST"
                 with m.State("BURST"):
                     m.d.comb += [self.rd_x.req_valid.eq(reserved + xburst <= depth_lines),
@@ -437,7 +439,7 @@ class GemmCore(wiring.Component):
                     with m.If(granted):
                         m.d.sync += [xl_addr.eq(xl_addr + xburst), xl_left.eq(xl_left - xburst)]
                         with m.If(xl_left == xburst):
-                            with m.If(xl.m_outer):
+                            with m.If(xl_rowwise):
                                 # pixel-major: row m once per N tile, then the next row
                                 row_lines = xl.k_bound >> lb
                                 m.d.sync += [xl_addr.eq(xl_row), xl_left.eq(row_lines), xl_nt.eq(xl_nt + 1)]

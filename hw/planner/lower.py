@@ -108,7 +108,8 @@ def _pixel_major_tasks(graph: KernelGraph, mapping: Mapping) -> set[str]:
     m_outer = {t.name for t in graph.tasks if t.softmax}
     for gi, mode in enumerate(mapping.cuts):
         if mode == "rows" and tasks[groups[gi + 1].tasks[0]].conv is None:
-            m_outer |= {groups[gi].tasks[-1], groups[gi + 1].tasks[0]}
+            # (a convolution producer already runs pixel-major)
+            m_outer |= {n for n in (groups[gi].tasks[-1], groups[gi + 1].tasks[0]) if tasks[n].conv is None}
     for gi, mode in enumerate(mapping.cuts):
         if mode == "chunked" and groups[gi].tasks[-1] in m_outer:
             raise HwError("a pixel-major producer cannot feed K-chunks", source="mapping")
