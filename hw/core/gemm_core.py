@@ -114,7 +114,7 @@ class GemmCore(wiring.Component):
                           f"({words_per_line})", source=f"core {name}: lanes")
         _log2(wbuf_entries, f"core {name}: weight buffer entries")
         for instr in self.program:
-            resident = instr.k_bound * (instr.n_tiles if instr.conv or instr.m_outer else 1)
+            resident = instr.k_bound * (instr.n_tiles if instr.pixel_major else 1)
             if resident > wbuf_entries:
                 raise HwError(f"task {instr.task}: {resident} weight entries exceed the weight buffer "
                               f"({wbuf_entries} entries)", source=f"core {name}")

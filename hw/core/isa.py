@@ -148,6 +148,15 @@ and the SiLU-times-gate epilogue emits ``L/2`` results per row).
     softmax: bool = False
     x_rows: bool = False
 
+    @property
+    def pixel_major(self) -> bool:
+        """Loops run ``for m: for nt: for k`` with all N tiles' weights resident (convolutions, ``m_outer``)."""
+        return self.conv or self.m_outer
+
+    def results_per_tile(self, lanes: int) -> int:
+        """Results one row of one N tile yields on a core with ``lanes`` lanes (half of them for gated tasks)."""
+        return lanes // 2 if self.glu else lanes
+
     def encode(self) -> int:
         """The packed ROM word."""
         fields = asdict(self)

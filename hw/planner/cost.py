@@ -20,21 +20,21 @@ from hw.planner.plan import DesignPlan
 
 
 def _tile_time(instr, lanes: int, B: int) -> int:
-    width = lanes // 2 if instr.glu else lanes      # results per row and N tile
+    width = instr.results_per_tile(lanes)
     if instr.acc_out:
         writer = 0
     elif instr.dst == Dest.OFFCHIP:
         writer = width // B
     else:
         writer = width
-    if instr.conv or instr.m_outer:
+    if instr.pixel_major:
         return max(instr.k_bound, writer)      # per pixel and N tile; weights counted per instruction
     return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
 
 
 def _duration(instr, lanes: int, B: int) -> int:
     tile = _tile_time(instr, lanes, B)
-    if instr.conv or instr.m_outer:
+    if instr.pixel_major:
         return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
     return 1 + instr.n_tiles * tile
 
@@ -61,7 +61,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
             elif instr.x_src == XSource.LINEBUF:
                 read_lines += instr.x_end
             if instr.dst == Dest.OFFCHIP and not instr.acc_out:
-                write_lines += instr.m_bound * instr.n_tiles * (core.lanes // 2 if instr.glu else core.lanes) // B
+                write_lines += instr.m_bound * instr.n_tiles * instr.results_per_tile(core.lanes) // B
             start = t
             if instr.w_dep:
                 # dynamic weights: fetched once their producer has written them
@@ -99,7 +99,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                     # whole: the first N tile cannot end before the producer's last element
                     end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
             if instr.dst == Dest.STREAM:
-                per = instr.n_tiles * tile if instr.conv or instr.m_outer else tile   # per output pixel/row
+                per = instr.n_tiles * tile if instr.pixel_major else tile   # per output pixel/row
                 stream_timing[ci] = (start, per, instr.n_tiles, end)
             t = end
             instr_end[(ci, index)] = end

@@ -93,9 +93,9 @@ def line_buffer_words(task: GemmTask) -> int:
 def _wbuf_entries(program: list[Instruction]) -> int:
     """Weight buffer depth: GEMM cores double-buffer their largest tile; convolution cores keep all of
     an instruction's tiles resident and, with several instructions, room to prefetch the next one's."""
-    if not any(i.conv or i.m_outer for i in program):
+    if not any(i.pixel_major for i in program):
         return _pow2_at_least(2 * max(i.k_bound for i in program))
-    resident = [i.k_bound * (i.n_tiles if i.conv or i.m_outer else 2) for i in program]
+    resident = [i.k_bound * (i.n_tiles if i.pixel_major else 2) for i in program]
     pairs = [a + b for a, b in zip(resident, resident[1:])] or resident
     return _pow2_at_least(max(pairs))
 
@@ -247,7 +247,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
             # --- destination ---
             y_stride, y_tinc = t.n, width
             if name == last_task:
-                dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
+                dst, y_base = Dest.OFFCHIP, region_of(name).line * B
             elif name in dynamic:
                 # written off-chip in the consumer's weight-tile layout (tile nt: K rows x L_c columns)
                 (consumer,) = graph.weight_consumers(name)
@@ -261,7 +261,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
             elif idx == len(group.tasks) - 1:
                 dst, y_base = Dest.STREAM, 0
             elif name in mapping.spilled:
-                dst, y_base = Dest.OFFCHIP, next(r for r in regions if r.name == name).line * B
+                dst, y_base = Dest.OFFCHIP, region_of(name).line * B
             else:
                 prev = spad.get(t.x)
                 if prev is None:
@@ -288,7 +288,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                               s_log=c.stride - 1, up=c.up - 1)
                 elems = c.in_pixels * c.in_c
                 if t.x == graph.input or t.x in mapping.spilled:
-                    region = next(r for r in regions if r.name == t.x)
+                    region = region_of(t.x)
                     core.ring_words = max(core.ring_words, line_buffer_words(t))
                     program.append(Instruction(**common, k_bound=t.k, x_src=XSource.LINEBUF, x_base=region.line,
                                                x_stride=0, x_end=elems // B, r_base=ring_index,
@@ -346,7 +346,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
                             x_end=(jt + 1) * t.m * Lp, acc_init=jt > 0, acc_out=not final,
                             **weight_fields(t, jt * Lp, (jt + 1) * Lp, L, n_tiles)))
             elif t.x in mapping.spilled:
-                region = next(r for r in regions if r.name == t.x)
+                region = region_of(t.x)
                 program.append(Instruction(**common, k_bound=t.k, x_src=XSource.OFFCHIP, x_base=region.line,
                                            x_stride=t.k, x_end=t.m * t.k // B, x_dep=True,
                                            **weight_fields(t, 0, t.k, L, n_tiles)))

@@ -32,6 +32,6 @@ def offchip_words(plan: DesignPlan) -> dict[str, int]:
             elif i.x_src == XSource.LINEBUF:
                 reads[kind(i.x_base)] += i.x_end * B
             if i.dst == Dest.OFFCHIP and not i.acc_out:
-                writes[kind(i.y_base // B)] += i.m_bound * i.n_tiles * (core.lanes // 2 if i.glu else core.lanes)
+                writes[kind(i.y_base // B)] += i.m_bound * i.n_tiles * i.results_per_tile(core.lanes)
     return {"rd_weights": reads["weights"], "rd_inputs": reads["inputs"], "rd_spill": reads["spill"],
             "wr_spill": writes["spill"], "wr_outputs": writes["outputs"]}
