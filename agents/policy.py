@@ -132,9 +132,13 @@ class Policy:
         ``rng`` None: greedy (the deployed policy); else actions are sampled with it (training).
         """
         obs = self.featurizer.observe(view)
-        k = len(obs.candidates)
-        if k == 0:
+        if len(obs.candidates) == 0:
             return None, None
+        return self.act(obs, view.now, rng)
+
+    def act(self, obs: Observation, now: float, rng: np.random.Generator | None = None) -> tuple[Assignment, Step]:
+        """One assignment for an observation with at least one candidate (see :meth:`decide`)."""
+        k = len(obs.candidates)
         fast = self.fast
         h, y, z, pe_e = fast.embed(obs)
         action = _choose(fast.task_logits(obs, h, y, z), rng) if k > 1 else 0
@@ -152,7 +156,7 @@ class Policy:
         else:
             pe = int(obs.candidate_pe[action])
         ref = obs.refs[int(obs.candidates[action])]
-        return Assignment(ref, pe, priority), Step(obs, action, pe_action, priority, sigma, view.now)
+        return Assignment(ref, pe, priority), Step(obs, action, pe_action, priority, sigma, now)
 
 
 def log_probs(net: DeepSoCSNet, steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
