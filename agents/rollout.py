@@ -11,9 +11,10 @@ LATENCY_SCALE_US``, i.e. minus the mean job latency in units of ``LATENCY_SCALE_
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from soc_emu.engine.simulation import RunOptions, Simulation
 from soc_emu.engine.view import SystemView
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: Latency unit of rewards and returns (us).
 LATENCY_SCALE_US = 100.0
@@ -245,9 +249,14 @@ class RolloutPool:
             self.executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
 
     def map(self, jobs: list[RolloutJob]) -> list[Episode]:
-        if self.executor is None or len(jobs) == 1:
-            return [run_job(job) for job in jobs]
-        return list(self.executor.map(run_job, jobs))
+        """Run every job; episodes in job order."""
+        return self.run(run_job, jobs)
+
+    def run(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        """``[fn(item) for item in items]`` on the workers (``fn`` must be a module-level function)."""
+        if self.executor is None or len(items) == 1:
+            return [fn(item) for item in items]
+        return list(self.executor.map(fn, items))
 
     def close(self) -> None:
         if self.executor is not None:

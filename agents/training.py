@@ -399,7 +399,7 @@ class Trainer:
         total_ent = 0.0
         n = len(steps)
         for idx in _chunks(list(range(n)), c.batch_steps):
-            logp, ent, _ = log_probs(self.net, [steps[i] for i in idx])
+            logp, ent, _, _ = log_probs(self.net, [steps[i] for i in idx])
             a = adv_t[idx]
             loss = -(logp * a).sum() / n - entropy_w * ent.sum() / n
             loss.backward()
