@@ -71,14 +71,14 @@ class RayBackend:
 
     def _connect(self, ray: Any) -> bool:
         """Join or start Ray; ``True`` if this call started it (and must shut it down)."""
+        if self.address is not None and self.address != "auto":
+            probe(self.address)
         if ray.is_initialized():
             return False
         quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
         if self.address is None:
             ray.init(num_cpus=self.workers, include_dashboard=False, **quiet)
             return True
-        if self.address != "auto":
-            probe(self.address)
         try:
             ray.init(address=self.address, **quiet)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
