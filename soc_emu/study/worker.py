@@ -44,7 +44,8 @@ def run_one(run: RunSpec) -> dict[str, Any]:
     from soc_emu.runner import execute
 
     t0 = time.perf_counter()
-    row: dict[str, Any] = run.params()
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(run.params())
     try:
         result = execute(run.to_config())
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not raised (the study goes on)

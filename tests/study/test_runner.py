@@ -148,3 +148,19 @@ def test_table_keeps_each_key_once(tmp_path: Path) -> None:
     with ResultsTable(path, ("key", "x")) as table:
         assert table.rows == {"a": {"key": "a", "x": "1.5"}, "b": {"key": "b", "x": "true"}}
     assert path.read_text() == "key,x\na,1.5\nb,true\n"
+
+
+def test_pool_workers_import_torch_only_for_a_learned_scheduler() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from soc_emu.study.backends.local import _context, _worker_init
+    from soc_emu.study.worker import run_chunk
+
+    heuristic = expand(parse_spec({"schedulers": ["heft", "etf"], "jobs": 5}))
+    learned = expand(parse_spec({"schedulers": ["deepsocs"], "jobs": 5}))
+    modules = "sorted(__import__('sys').modules)"
+    with ProcessPoolExecutor(1, mp_context=_context(), initializer=_worker_init) as pool:
+        assert all(r["error"] is None for r in pool.submit(run_chunk, heuristic).result())
+        assert "torch" not in pool.submit(eval, modules).result()
+        assert pool.submit(run_chunk, learned).result()[0]["jobs_completed"] == 5
+        assert "torch" in pool.submit(eval, modules).result()
