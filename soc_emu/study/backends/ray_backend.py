@@ -45,7 +45,7 @@ class RayBackend:
         try:
             if self.address is not None or self._requested_workers is None:
                 self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_chunk)
+            task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_on_node)
             pending = {task.remote(batch): batch for batch in chunks(runs, self.workers, self.chunk_size)}
             try:
                 while pending:
@@ -85,6 +85,18 @@ class RayBackend:
             raise SocEmuError(f"cannot join the Ray cluster: {' '.join(str(exc).split())[:300]}",
                               source=f"--address {self.address}") from None
         return True
+
+
+def run_on_node(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """:func:`run_chunk` in a Ray task; the ``host`` column also names the Ray node (a study spread over
+    several nodes on one machine shows which node ran what)."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()[:12]
+    rows = run_chunk(batch)
+    for row in rows:
+        row["host"] = f"{row['host']}/{node}"
+    return rows
 
 
 def probe(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
