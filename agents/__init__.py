@@ -12,5 +12,4 @@ Modules, from the engine outwards:
 * :mod:`agents.rollout`    the decision loop, episodes, rewards (latency, optional energy), the rollout pool;
 * :mod:`agents.training`   imitation (DAgger) then REINFORCE (``soc-emu train``);
 * :mod:`agents.ppo`        PPO with GAE and a value head; :mod:`agents.finetune` ``soc-emu train --finetune``;
-* :mod:`agents.evaluation` the scheduler comparison behind ``soc-emu compare``.
 """
