@@ -2,68 +2,24 @@
 
 :func:`finetune` runs PPO (:mod:`agents.ppo`) from a checkpoint (the shipped one by default) on the user's
 scenarios (platform, workload, rates, noise, failures) within a time budget, then
-:func:`held_out_comparison` runs the fine-tuned network and every registered heuristic on held-out seeds
-with the same jobs, noise and rate, and reports the learned scheduler against the *best* of them.
+:func:`held_out_comparison` runs the fine-tuned network and every scheduler ``soc-emu compare`` runs by
+default on held-out seeds, as a study on the study runner's local backend (same jobs, noise and rate for
+all), and reports the learned scheduler against the *best* heuristic.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from agents.checkpoint import load_checkpoint
-from agents.ppo import PPOConfig, Scenario, train_ppo
-from agents.rollout import RolloutPool
-from soc_emu.engine.options import FailureModel
-from soc_emu.engine.simulation import RunOptions, simulate
+from agents.ppo import FAILURE_MTBF_US, FAILURE_REPAIR_US, PPOConfig, Scenario, train_ppo
 from soc_emu.errors import SocEmuError
-from soc_emu.schedulers import make_scheduler, scheduler_names
-
-#: Registered schedulers that are not heuristics (learned; loaded lazily with torch).
-LEARNED = frozenset({"deepsocs"})
-
-
-@dataclass(frozen=True)
-class HeldOutRun:
-    """One held-out run: a scheduler (or ``model`` checkpoint path) on a scenario at one seed."""
-
-    scheduler: str
-    platform: str
-    workload: str
-    rate_jobs_per_ms: float
-    seed: int
-    jobs: int
-    noise_rsd: float
-    failures: bool = False
-    model: str | None = None
-
-
-def held_out_latency(run: HeldOutRun) -> float:
-    """Mean job latency (us) of one :class:`HeldOutRun` (module level: runs on pool workers)."""
-    from soc_emu.runner import ArrivalOverrides, apply_overrides, resolve_scenario
-
-    platform, workload = resolve_scenario(run.platform, run.workload)
-    workload = apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=run.rate_jobs_per_ms))
-    scheduler = make_scheduler(run.scheduler, model_path=run.model) if run.model else make_scheduler(run.scheduler)
-
-    class Latencies:
-        total = 0.0
-        count = 0
-
-        def on_job(self, record) -> None:  # type: ignore[no-untyped-def]
-            if not record.dropped:
-                self.total += record.latency_us
-                self.count += 1
-
-    seen = Latencies()
-    failures = FailureModel(mtbf_us=20_000.0, repair_us=2_000.0) if run.failures else None
-    options = RunOptions(seed=run.seed, num_jobs=run.jobs, noise_rsd=run.noise_rsd, failures=failures)
-    simulate(platform, workload, scheduler, options, observers=[seen])
-    return seen.total / max(seen.count, 1)
-
 
 @dataclass
 class Comparison:
@@ -78,20 +34,28 @@ class Comparison:
         return rows + [f"learned vs best heuristic ({self.best_heuristic}): {100 * self.learned_vs_best:+.1f}%"]
 
 
-def held_out_comparison(pool: RolloutPool, model: str, scenario: Scenario, seeds: tuple[int, ...], jobs: int) -> Comparison:
-    """The model at ``model`` beside every registered heuristic on the same held-out runs of ``scenario``
-    (at its top rate and noise)."""
-    names = [n for n in scheduler_names() if n not in LEARNED]
-    sc = scenario
+def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], jobs: int, workers: int) -> Comparison:
+    """The model at ``model`` (as ``deepsocs``) beside every scheduler ``soc-emu compare`` runs by default, as a
+    study (:mod:`soc_emu.study`, local backend) of ``scenario`` at its top rate and noise on ``seeds``."""
+    from soc_emu.schedulers.registry import default_comparison_names, scheduler_class
+    from soc_emu.study import parse_spec, run_study
+    from soc_emu.study.presets import scheduler_entries
 
-    def run(name: str, seed: int, path: str | None = None) -> HeldOutRun:
-        return HeldOutRun(name, sc.platform, sc.workload, sc.rate_max, seed, jobs, sc.noise_max, sc.failures, path)
-
-    runs = [run(n, s) for n in names for s in seeds] + [run("deepsocs", s, model) for s in seeds]
-    lat = pool.run(held_out_latency, runs)
-    k = len(seeds)
-    latency = {name: float(np.mean(lat[i * k : (i + 1) * k])) for i, name in enumerate([*names, "learned"])}
-    best = min(names, key=latency.__getitem__)
+    names = default_comparison_names()
+    learned = {n for n in names if "model_path" in inspect.signature(scheduler_class(n)).parameters}
+    sc: dict[str, Any] = {"name": "held_out", "platforms": [scenario.platform], "workloads": [scenario.workload],
+                          "rates": [scenario.rate_max], "noise": [scenario.noise_max]}
+    if scenario.failures:
+        sc["failures"] = [{"mtbf_us": FAILURE_MTBF_US, "repair_us": FAILURE_REPAIR_US}]
+    spec = parse_spec({"name": "finetune_held_out", "seeds": list(seeds), "jobs": jobs,
+                       "schedulers": scheduler_entries(names, model_path=model), "scenarios": [sc]})
+    rows = run_study(spec, workers=workers).rows
+    latency: dict[str, float] = {}
+    for name in names:
+        values = [r["mean_latency_us"] for r in rows if r["scheduler"] == name and r["mean_latency_us"] is not None]
+        latency["learned" if name in learned else name] = float(np.mean(values))
+    heuristics = [n for n in names if n not in learned]
+    best = min(heuristics, key=latency.__getitem__)
     return Comparison(latency, best, latency["learned"] / latency[best] - 1.0)
 
 
@@ -116,6 +80,5 @@ def finetune(*, scenarios: tuple[Scenario, ...], out: str | Path, checkpoint: st
                        jobs_per_episode=jobs_per_episode, episodes_per_iteration=episodes_per_iteration, eval_jobs=eval_jobs)
     result = train_ppo(config, out, say=say)
     say(f"trained for {result.elapsed_s / 60:.1f} min; held-out test on seeds {list(test_seeds)}, {test_jobs} jobs per run")
-    with RolloutPool(workers) as pool:
-        comparisons = {sc.name: held_out_comparison(pool, str(result.best), sc, test_seeds, test_jobs) for sc in scenarios}
+    comparisons = {sc.name: held_out_comparison(str(result.best), sc, test_seeds, test_jobs, workers) for sc in scenarios}
     return FinetuneResult(result.best, result.elapsed_s, comparisons)

@@ -40,6 +40,9 @@ from soc_emu.engine.options import FailureModel
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.errors import SocEmuError
 
+#: PE failures of a scenario with ``failures`` (as ``soc-emu compare``'s failures scenario).
+FAILURE_MTBF_US = 20_000.0
+FAILURE_REPAIR_US = 2_000.0
 PPO_LOG_FIELDS = ("iteration", "elapsed_s", "scenario", "rate_jobs_per_ms", "rollout_latency_us", "policy_loss",
                   "value_loss", "entropy", "clip_fraction", "eval_ratio", "eval_detail")
 
@@ -144,7 +147,7 @@ def _with_value_head(net: DeepSoCSNet, seed: int) -> DeepSoCSNet:
 
 
 def _failures(scenario: Scenario) -> FailureModel | None:
-    return FailureModel(mtbf_us=20_000.0, repair_us=2_000.0) if scenario.failures else None
+    return FailureModel(mtbf_us=FAILURE_MTBF_US, repair_us=FAILURE_REPAIR_US) if scenario.failures else None
 
 
 def _seed(*parts: int) -> int:
