@@ -179,6 +179,8 @@ def execute(config: RunConfig) -> RunResult:
     wall = time.perf_counter() - t0
 
     metrics = metrics_obs.result()
+    if sim.power is not None:  # the power model's energy replaces the fixed-power estimate
+        metrics.update(sim.power.metrics(metrics["jobs_completed"], metrics["mean_latency_us"]))
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None

@@ -59,6 +59,9 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
                         help="only PEs of these types fail (default: all)")
     length.add_argument("--shared-bus", action="store_true", default=None,
                         help="transfers queue on one shared bus (contention)")
+    what.add_argument("--governor", metavar="NAME|userspace:MHZ", default=None,
+                      help="DVFS governor for every cluster: performance, powersave, userspace[:MHZ], ondemand, "
+                           "schedutil (default: each cluster's own from the platform; needs a platform with OPPs)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -121,7 +124,7 @@ def parse_failures(text: str | None, types: str | None) -> Any:
 
 #: Engine option fields to the CLI flags that set them (so errors name the flag the user typed).
 _FLAG_OF_FIELD = {"num_jobs": "--jobs", "duration_us": "--duration", "noise_rsd": "--noise", "seed": "--seed",
-                  "failures.mtbf_us": "--failures", "failures.repair_us": "--failures"}
+                  "failures.mtbf_us": "--failures", "failures.repair_us": "--failures", "governor": "--governor"}
 
 
 @contextlib.contextmanager
@@ -149,7 +152,7 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
         num_jobs, duration = (args.jobs if args.jobs is not None else RunOptions().num_jobs), None
     with _flag_errors():
         options = RunOptions(seed=args.seed, num_jobs=num_jobs, duration_us=duration, noise_rsd=args.noise,
-                             failures=failures, shared_bus=args.shared_bus)
+                             failures=failures, shared_bus=args.shared_bus, governor=getattr(args, "governor", None))
     gantt_tasks = getattr(args, "gantt_tasks", None)
     if gantt_tasks is not None and gantt_tasks < 1:
         raise SocEmuError(f"must be >= 1, got {gantt_tasks}", source="--gantt-tasks")

@@ -39,6 +39,9 @@ Platform file::
     # `soc-emu hw export-timings` derived from the generated accelerators' measured cycles
     exec_times_files = ["../timings/intar_fpga.toml"]
 
+Optional ``[power]`` table: OPPs, power model, governor and thermal node per cluster; see
+:mod:`soc_emu.formats.power_toml`.
+
 Timings file (what ``soc-emu hw export-timings`` writes)::
 
     kind = "timings"
@@ -86,6 +89,7 @@ from typing import Any
 
 from soc_emu.errors import SocEmuError
 from soc_emu.formats.fields import Fields, check_number
+from soc_emu.formats.power_toml import power_from_fields
 from soc_emu.model import (
     ArrivalProcess,
     Edge,
@@ -282,9 +286,11 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
             latency_us=lk.number("latency_us", default.latency_us),
         )
         lk.finish()
+    power = power_from_fields(f.sub("power", None))
     f.finish()
     interconnect = Interconnect(default=default, same_pe=same_pe, cluster_links=cluster_links, shared_bus=shared_bus)
-    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label)
+    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label,
+                    power=power)
 
 
 # ----------------------------------------------------------------------------------------------
