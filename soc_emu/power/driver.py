@@ -53,15 +53,17 @@ _NAN = math.nan
 class _Exec:
     """A task executing on a slot: what is left of it since ``since``."""
 
-    __slots__ = ("job_id", "since", "fixed_left", "work_left", "mem", "acc0")
+    __slots__ = ("job_id", "since", "fixed_left", "work_left", "mem", "acc0", "idle0")
 
-    def __init__(self, job_id: int, since: float, fixed_left: float, work_left: float, mem: float, acc0: float) -> None:
+    def __init__(self, job_id: int, since: float, fixed_left: float, work_left: float, mem: float, acc0: float,
+                 idle0: float) -> None:
         self.job_id = job_id
         self.since = since
         self.fixed_left = fixed_left  #: non-scaling time left (transition stall)
         self.work_left = work_left  #: execution time left, at the nominal frequency
         self.mem = mem  #: memory-bound fraction of the kernel
         self.acc0 = acc0  #: the domain's per-busy-slot energy integral when the task started
+        self.idle0 = idle0  #: the domain's per-idle-slot energy integral when the task started
 
 
 class _Domain:
@@ -80,11 +82,12 @@ class _Domain:
         self.ratio = self._ratio()
         self.busy = 0
         self.up = sum(ps.pe.capacity for ps in pes)
-        self.pe_busy = {ps.pe.index: 0 for ps in pes}
-        self.pe_energy = {ps.pe.index: 0.0 for ps in pes}
-        self.pe_marks = {ps.pe.index: (0.0, 0.0) for ps in pes}  # (busy_acc, idle_acc) at the PE's last change
+        # Per PE: energy of its busy slots, and the idle-slot energy integral its tasks and down time
+        # took away from "every slot idle all the time" (see PowerDriver.metrics).
+        self.pe_busy_energy = {ps.pe.index: 0.0 for ps in pes}
+        self.pe_not_idle = {ps.pe.index: 0.0 for ps in pes}
+        self.pe_down_since: dict[int, float] = {}
         self.pe_state = {ps.pe.index: ps for ps in pes}
-        self.pe_up = {ps.pe.index: True for ps in pes}
         self.t_last = 0.0
         self.energy = 0.0
         self.busy_acc = 0.0  # integral of the power of one busy slot (uJ)
@@ -101,6 +104,9 @@ class _Domain:
         self.residency = [0.0] * (len(self.table) if self.table is not None else 1)
         self.throttled_us = 0.0
         self.execs: dict[tuple[int, int], _Exec] = {}
+        self.trip_low = math.inf  # lowest trip temperature (no throttling check below it at level 0)
+        #: (opp, busy, up) -> (W per busy slot, W per idle slot, cluster W); None when power depends on T
+        self.cache: dict[tuple[int, int, int], tuple[float, float, float]] | None = {}
 
     def _ratio(self) -> float:
         t = self.table
@@ -158,21 +164,20 @@ class PowerDriver:
         thermal = [d for d in self.domains if d.spec is not None and d.spec.thermal is not None]
         for i, d in enumerate(thermal):
             d.node = i
+            params = d.spec.thermal  # type: ignore[union-attr]
+            d.trip_low = params.trip_c[0] if params.trip_c else math.inf
+            model = d.spec.model  # type: ignore[union-attr]
+            if getattr(model, "leakage_temp_coeff", 0.0):
+                d.cache = None  # the power depends on the temperature: no memo
         self._thermal_domains = thermal
         self.thermal: ThermalModel | None = None
-        self._rise: list[float] = []
-        self._rise_int: list[float] = []  # integral of the rise over time (deg C x us)
-        self._peak: list[float] = []
+        self._peak: list[float] = [spec.ambient_c] * len(thermal)
         self._t_thermal = 0.0
         if thermal:
             self.thermal = ThermalModel([d.name for d in thermal], [d.spec.thermal for d in thermal],  # type: ignore[union-attr]
                                         spec.coupling, spec.ambient_c)
-            self._rise = [0.0] * len(thermal)
-            self._rise_int = [0.0] * len(thermal)
-            self._peak = [spec.ambient_c] * len(thermal)
-        self._sampling = any(d.governor is not None and d.governor.sampling for d in self.domains) or any(
-            f > 0 for d in thermal for f in d.spec.thermal.trip_mhz  # type: ignore[union-attr]
-        )
+        self._sampling = any(d.governor is not None and d.governor.sampling for d in self.domains)
+        self._trips = any(f > 0 for d in thermal for f in d.spec.thermal.trip_mhz)  # type: ignore[union-attr]
         self._period = spec.sampling_period_us
         self._tick_pending = False
         self._changed = False
@@ -196,14 +201,12 @@ class PowerDriver:
         now = self.env.now
         d = self._domain_of[ps.pe.index]
         self._touch(d, now)
-        self._pe_mark(d, ps.pe.index)
         stall = d.trans_until - now if d.trans_until > now else 0.0
-        mem = self._memory.get(kernel, 0.0)
-        d.execs[(ps.pe.index, slot)] = _Exec(job_id, now, stall, work_us, mem, d.busy_acc)
+        mem = self._memory.get(kernel, 0.0) if self._memory else 0.0
+        d.execs[(ps.pe.index, slot)] = _Exec(job_id, now, stall, work_us, mem, d.busy_acc, d.idle_acc)
         d.busy += 1
-        d.pe_busy[ps.pe.index] += 1
         self._refresh(d, now)
-        if self._sampling and not self._tick_pending:
+        if not self._tick_pending and (self._sampling or self._trips and d.node >= 0 and self._hot()):
             self._arm()
         if d.ratio == 1.0:
             return stall + work_us
@@ -212,24 +215,28 @@ class PowerDriver:
     def finished(self, ps: PEState, slot: int) -> None:
         """The task on ``slot`` stopped (finished or killed)."""
         now = self.env.now
-        d = self._domain_of[ps.pe.index]
+        index = ps.pe.index
+        d = self._domain_of[index]
         self._touch(d, now)
-        self._pe_mark(d, ps.pe.index)
-        ex = d.execs.pop((ps.pe.index, slot), None)
+        ex = d.execs.pop((index, slot), None)
         if ex is None:
             return
-        self._job_energy[ex.job_id] = self._job_energy.get(ex.job_id, 0.0) + d.busy_acc - ex.acc0
+        energy = d.busy_acc - ex.acc0
+        self._job_energy[ex.job_id] = self._job_energy.get(ex.job_id, 0.0) + energy
+        d.pe_busy_energy[index] += energy
+        d.pe_not_idle[index] += d.idle_acc - ex.idle0
         d.busy -= 1
-        d.pe_busy[ps.pe.index] -= 1
         self._refresh(d, now)
 
     def pe_down(self, ps: PEState) -> None:
         """``ps`` failed (its running tasks were reported through :meth:`finished` first)."""
-        self._set_up(ps, -ps.pe.capacity)
+        d = self._set_up(ps, -ps.pe.capacity)
+        d.pe_down_since[ps.pe.index] = d.idle_acc
 
     def pe_up(self, ps: PEState) -> None:
         """``ps`` was repaired."""
-        self._set_up(ps, ps.pe.capacity)
+        d = self._set_up(ps, ps.pe.capacity)
+        d.pe_not_idle[ps.pe.index] += ps.pe.capacity * (d.idle_acc - d.pe_down_since.pop(ps.pe.index))
 
     def end(self) -> None:
         """The run is over: integrate every domain up to now."""
@@ -237,8 +244,9 @@ class PowerDriver:
         self._thermal_sync(now)
         for d in self.domains:
             self._integrate(d, now)
-            for index in d.pe_busy:
-                self._pe_mark(d, index)
+            for index, since in d.pe_down_since.items():
+                d.pe_not_idle[index] += d.pe_state[index].pe.capacity * (d.idle_acc - since)
+                d.pe_down_since[index] = d.idle_acc
         self.end_us = now
 
     # ------------------------------------------------------------------ observer (energy per job)
@@ -274,22 +282,23 @@ class PowerDriver:
 
     # ------------------------------------------------------------------ internals
     def _temperature(self, d: _Domain) -> float | None:
-        return None if d.node < 0 else self.spec.ambient_c + self._rise[d.node]
+        return None if d.node < 0 else self.thermal.temperature(d.node)  # type: ignore[union-attr]
 
-    def _set_up(self, ps: PEState, delta: int) -> None:
+    def _set_up(self, ps: PEState, delta: int) -> _Domain:
         now = self.env.now
         d = self._domain_of[ps.pe.index]
         self._touch(d, now)
-        self._pe_mark(d, ps.pe.index)
-        d.pe_up[ps.pe.index] = delta > 0
         d.up += delta
         self._refresh(d, now)
+        return d
 
     def _touch(self, d: _Domain, now: float) -> None:
         """Bring ``d`` (and the thermal state, if ``d`` heats a node) up to ``now``."""
-        if d.node >= 0:
-            self._thermal_sync(now)
-        self._integrate(d, now)
+        if d.node >= 0 and now > self._t_thermal:
+            self.thermal.advance(now - self._t_thermal)  # type: ignore[union-attr]
+            self._t_thermal = now
+        if now > d.t_last:
+            self._integrate(d, now)
 
     def _integrate(self, d: _Domain, now: float) -> None:
         dt = now - d.t_last
@@ -305,44 +314,40 @@ class PowerDriver:
             d.throttled_us += dt
         d.t_last = now
 
-    def _pe_mark(self, d: _Domain, index: int) -> None:
-        """Settle PE ``index``'s energy up to the domain's last integration."""
-        b0, i0 = d.pe_marks[index]
-        busy = d.pe_busy[index]
-        idle = d.pe_state[index].pe.capacity - busy if d.pe_up[index] else 0
-        d.pe_energy[index] += busy * (d.busy_acc - b0) + idle * (d.idle_acc - i0)
-        d.pe_marks[index] = (d.busy_acc, d.idle_acc)
-
     def _thermal_sync(self, now: float) -> None:
         dt = now - self._t_thermal
-        if self.thermal is None or dt <= 0:
-            return
-        powers = [d.power_w for d in self._thermal_domains]
-        new, area = self.thermal.advance(self._rise, powers, dt)
-        for i in range(len(new)):
-            self._rise_int[i] += area[i]
-            t = self.spec.ambient_c + new[i]
-            if t > self._peak[i]:
-                self._peak[i] = t
-        self._rise = new
-        self._t_thermal = now
+        if dt > 0 and self.thermal is not None:
+            self.thermal.advance(dt)
+            self._t_thermal = now
 
     def _refresh(self, d: _Domain, now: float) -> None:
         """Recompute ``d``'s power at its current state; re-check throttling; report changes."""
+        temp = _NAN
         if d.node >= 0:
-            level = d.spec.thermal.level(self.spec.ambient_c + self._rise[d.node], d.level)  # type: ignore[union-attr]
-            if level != d.level:
-                d.level = level
-                d.cap = d.table.index_at_most(d.spec.thermal.cap_mhz(level)) if level else d.table.top  # type: ignore[union-attr]
-                self._apply(d, now, min(d.want, d.cap))
-        if d.spec is None:
-            pe = d.pes[0].pe
-            d.busy_w, d.idle_w = pe.active_power_w, pe.idle_power_w
-        else:
-            d.busy_w, d.idle_w = d.spec.model.slot_powers(d.table, d.opp, d.busy, self._temperature(d))  # type: ignore[arg-type]
-        d.power_w = d.busy * d.busy_w + (d.up - d.busy) * d.idle_w
+            temp = self.thermal.temperature(d.node)  # type: ignore[union-attr]
+            if temp > self._peak[d.node]:
+                self._peak[d.node] = temp
+            if temp >= d.trip_low or d.level:
+                level = d.spec.thermal.level(temp, d.level)  # type: ignore[union-attr]
+                if level != d.level:
+                    d.level = level
+                    d.cap = d.table.index_at_most(d.spec.thermal.cap_mhz(level)) if level else d.table.top  # type: ignore[union-attr]
+                    self._apply(d, now, min(d.want, d.cap))
+        key = (d.opp, d.busy, d.up)
+        found = d.cache.get(key) if d.cache is not None else None
+        if found is None:
+            if d.spec is None:
+                pe = d.pes[0].pe
+                busy_w, idle_w = pe.active_power_w, pe.idle_power_w
+            else:
+                busy_w, idle_w = d.spec.model.slot_powers(d.table, d.opp, d.busy, None if temp != temp else temp)  # type: ignore[arg-type]
+            found = (busy_w, idle_w, d.busy * busy_w + (d.up - d.busy) * idle_w)
+            if d.cache is not None:
+                d.cache[key] = found
+        d.busy_w, d.idle_w, d.power_w = found
+        if d.node >= 0:
+            self.thermal.set_power(d.node, d.power_w)  # type: ignore[union-attr]
         if self._on_power:
-            temp = _NAN if d.node < 0 else self.spec.ambient_c + self._rise[d.node]
             rec = PowerRecord(now, d.name, d.mhz, d.power_w, temp, d.level > 0)
             for hook in self._on_power:
                 hook(rec)
@@ -368,9 +373,18 @@ class PowerDriver:
             self._retime(d.pe_state[pe], slot, ex.fixed_left + ex.work_left * (ex.mem + (1.0 - ex.mem) * d.ratio))
 
     # ------------------------------------------------------------------ sampling
+    def _hot(self) -> bool:
+        """Whether some thermal node is throttled or heads for a trip at its current power (only then
+        must the throttling check run periodically; below that its temperature cannot cross a trip)."""
+        th = self.thermal
+        for d in self._thermal_domains:
+            if d.level or th.ambient_c + th.steady_rise_now(d.node) >= d.trip_low:  # type: ignore[union-attr]
+                return True
+        return False
+
     def _arm(self) -> None:
         now = self.env.now
-        nxt = (math.floor(now / self._period) + 1) * self._period
+        nxt = (math.floor(now / self._period + 1e-9) + 1) * self._period
         self._tick_pending = True
         ev = Timeout(self.env, nxt - now)
         ev.callbacks.append(self._tick)
@@ -394,7 +408,7 @@ class PowerDriver:
                 self._apply(d, now, min(d.want, d.cap))
             if gov is not None and gov.sampling or d.node >= 0:
                 self._refresh(d, now)
-        if self._changed or any(d.busy for d in self.domains):
+        if self._changed or (self._sampling and any(d.busy for d in self.domains)) or (self._trips and self._hot()):
             self._arm()
 
     # ------------------------------------------------------------------ results
@@ -403,7 +417,9 @@ class PowerDriver:
         end = self.end_us if self.end_us is not None else self.env.now
         span = max(0.0, end - self.start_us)
         total = sum(d.energy for d in self.domains)
-        per_pe = {ps.pe.name: d.pe_energy[ps.pe.index] for d in self.domains for ps in d.pes}
+        # A PE's idle energy: all its slots idle all the time, less what its tasks and down time took.
+        per_pe = {ps.pe.name: d.pe_busy_energy[ps.pe.index] + ps.pe.capacity * d.idle_acc - d.pe_not_idle[ps.pe.index]
+                  for d in self.domains for ps in d.pes}
         jobs = self._job_energies
         per_job = total / jobs_completed if jobs_completed else None
         out: dict[str, Any] = {
@@ -421,11 +437,13 @@ class PowerDriver:
             "opp_transitions": {d.name: d.transitions for d in self.domains if d.table is not None},
             "time_throttled_us": {d.name: d.throttled_us for d in self._thermal_domains},
             "peak_temperature_c": max(self._peak) if self._peak else None,
-            "mean_temperature_c": (self.spec.ambient_c + sum(self._rise_int) / len(self._rise_int) / span
-                                   if self._rise_int and span > 0 else None),
-            "temperature_c": {d.name: {"peak": self._peak[d.node],
-                                       "mean": self.spec.ambient_c + self._rise_int[d.node] / span if span > 0 else None,
-                                       "final": self.spec.ambient_c + self._rise[d.node]}
-                              for d in self._thermal_domains},
+            "mean_temperature_c": None,
+            "temperature_c": {},
         }
+        th = self.thermal
+        if th is not None and span > 0:
+            means = [self.spec.ambient_c + th.rise_integral(d.node) / span for d in self._thermal_domains]
+            out["mean_temperature_c"] = sum(means) / len(means)
+            out["temperature_c"] = {d.name: {"peak": self._peak[d.node], "mean": mean, "final": th.temperature(d.node)}
+                                    for d, mean in zip(self._thermal_domains, means)}
         return out

@@ -111,16 +111,20 @@ class Coupling:
 class ThermalModel:
     """Closed-form evolution of the node temperatures under piecewise-constant power.
 
+    The state is kept in modal coordinates (the eigenvectors of ``C^-1 G``), where the modes decay
+    independently: advancing costs one ``exp`` per mode and a node's power change updates the modal steady
+    state in ``O(n)``; temperatures are rebuilt only when asked for.
+
     Parameters
     ----------
     nodes:
-        Cluster names, one node each, in the order power vectors use.
+        Cluster names, one node each.
     params:
         One :class:`ThermalParams` per node.
     coupling:
         Resistances between nodes (each pair at most once).
     ambient_c:
-        Ambient temperature; every node starts there.
+        Ambient temperature; every node starts there with zero power.
     """
 
     def __init__(self, nodes: Sequence[str], params: Sequence[ThermalParams], coupling: Sequence[Coupling] = (),
@@ -146,31 +150,60 @@ class ThermalModel:
             g[j, i] -= k
         cap = np.array([p.capacitance_j_per_c for p in params])
         half = np.sqrt(cap)
-        sym = g / np.outer(half, half)
-        lam, q = np.linalg.eigh(sym)
-        self._rates = [float(x) * 1e-6 for x in lam]  # per microsecond
-        self._v = (q / half[:, None]).tolist()  # C^-1/2 Q
-        self._vinv = (q.T * half[None, :]).tolist()  # Q^T C^1/2
-        self._ginv = np.linalg.inv(g).tolist()
+        lam, q = np.linalg.eigh(g / np.outer(half, half))  # per second
+        vinv = q.T * half[None, :]  # Q^T C^1/2: node rises -> modes
         self._n = n
+        self._rates = [float(x) * 1e-6 for x in lam]  # per microsecond
+        self._v = (q / half[:, None]).tolist()  # C^-1/2 Q: modes -> node rises
+        # Modal steady state per watt of node j: Lambda^-1 Q^T C^-1/2 (so that V z_ss = G^-1 P).
+        self._w = ((q.T / half[None, :]) / lam[:, None]).tolist()
+        del vinv
+        self._power = [0.0] * n
+        self._z = [0.0] * n  # modal amplitudes
+        self._zss = [0.0] * n  # modal steady state at the current power
+        self._zint = [0.0] * n  # time integral of the modal amplitudes (x us)
+
+    def set_power(self, node: int, watts: float) -> None:
+        """Node ``node`` draws ``watts`` from now on."""
+        delta = watts - self._power[node]
+        if delta:
+            self._power[node] = watts
+            zss = self._zss
+            for k, row in enumerate(self._w):
+                zss[k] += row[node] * delta
+
+    def advance(self, dt_us: float) -> None:
+        """Let ``dt_us`` pass at the current power (exact)."""
+        if dt_us <= 0:
+            return
+        z, zss, zint = self._z, self._zss, self._zint
+        for k, rate in enumerate(self._rates):
+            e = math.exp(-rate * dt_us)
+            d = z[k] - zss[k]
+            zint[k] += zss[k] * dt_us + d * (1.0 - e) / rate
+            z[k] = zss[k] + d * e
+
+    def rise(self, node: int) -> float:
+        """Temperature of ``node`` above ambient now."""
+        z = self._z
+        return sum(v * z[k] for k, v in enumerate(self._v[node]))
+
+    def temperature(self, node: int) -> float:
+        """Temperature of ``node`` now (deg C)."""
+        return self.ambient_c + self.rise(node)
+
+    def steady_rise_now(self, node: int) -> float:
+        """Steady-state rise of ``node`` above ambient if the current power stayed on."""
+        zss = self._zss
+        return sum(v * zss[k] for k, v in enumerate(self._v[node]))
+
+    def rise_integral(self, node: int) -> float:
+        """Time integral of ``node``'s rise above ambient since the start (deg C x us)."""
+        zint = self._zint
+        return sum(v * zint[k] for k, v in enumerate(self._v[node]))
 
     def steady_rise(self, power: Sequence[float]) -> list[float]:
-        """Steady-state temperature rise above ambient for constant ``power`` (``G^-1 P``)."""
-        return [sum(row[j] * power[j] for j in range(self._n)) for row in self._ginv]
-
-    def advance(self, rise: list[float], power: Sequence[float], dt_us: float) -> tuple[list[float], list[float]]:
-        """Temperature rises above ambient after ``dt_us`` at constant ``power``, from ``rise``, and the
-        exact time integral of each rise over the step (deg C x us, for time-weighted means)."""
+        """Steady-state rises above ambient for constant ``power`` (``G^-1 P``), without changing state."""
         n = self._n
-        if dt_us <= 0:
-            return rise, [0.0] * n
-        ss = self.steady_rise(power)
-        diff = [rise[j] - ss[j] for j in range(n)]
-        modes = [sum(row[j] * diff[j] for j in range(n)) for row in self._vinv]
-        decay = [math.exp(-rate * dt_us) for rate in self._rates]
-        now = [m * e for m, e in zip(modes, decay)]
-        area = [m * (1.0 - e) / rate if rate > 0 else m * dt_us for m, e, rate in zip(modes, decay, self._rates)]
-        v = self._v
-        new = [ss[i] + sum(v[i][k] * now[k] for k in range(n)) for i in range(n)]
-        integral = [ss[i] * dt_us + sum(v[i][k] * area[k] for k in range(n)) for i in range(n)]
-        return new, integral
+        zss = [sum(self._w[k][j] * power[j] for j in range(n)) for k in range(n)]
+        return [sum(self._v[i][k] * zss[k] for k in range(n)) for i in range(n)]
