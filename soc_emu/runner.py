@@ -146,6 +146,9 @@ def execute(config: RunConfig) -> RunResult:
     validate_options(options)
     platform, workload = resolve_scenario(config.platform, config.workload)
     workload = apply_overrides(workload, config.arrivals)
+    if options.governor is not None and platform.power is None:
+        raise SocEmuError(f"platform {platform.name!r} has no operating points (try hetero_dvfs or a DS3 SoC file "
+                          "with opp lines)", source="--governor")
     scheduler = build_scheduler(config.scheduler, config.scheduler_options, config.binding)
     effective = effective_config(config, platform, workload, scheduler, options)
 
