@@ -33,6 +33,7 @@ from soc_emu.output.csv_trace import CsvTraceWriter
 from soc_emu.output.gantt import DEFAULT_MAX_TASKS, GanttRecorder
 from soc_emu.output.metrics import MetricsObserver
 from soc_emu.output.perfetto import PerfettoTraceWriter
+from soc_emu.output.power_csv import PowerCsvWriter
 from soc_emu.output.results import write_json
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ OUTPUT_FILES = {
     "gantt_png": "gantt.png",
     "config_json": "config.json",
     "metrics_json": "metrics.json",
+    "power_csv": "power.csv",
 }
 
 
@@ -84,7 +86,7 @@ class RunConfig:
         Overrides of the workload's arrival rate and admission control.
     out_dir:
         When set, ``trace.csv``, ``trace.json``, ``gantt.png``, ``config.json`` and ``metrics.json`` are
-        written there (the directory is created).
+        written there (the directory is created), and ``power.csv`` on a platform with power data.
     gantt, gantt_max_tasks:
         Whether to draw ``gantt.png`` (with an output directory) and how many task bars at most.
     command_line:
@@ -166,6 +168,10 @@ def execute(config: RunConfig) -> RunResult:
         paths = {key: out / name for key, name in OUTPUT_FILES.items()}
         write_json(paths["config_json"], effective)
         writers = [CsvTraceWriter(paths["trace_csv"]), PerfettoTraceWriter(paths["trace_json"])]
+        if platform.power is not None:  # the frequency / power / temperature timeline
+            writers.append(PowerCsvWriter(paths["power_csv"]))
+        else:
+            del paths["power_csv"]
         observers += writers
         if config.gantt:
             gantt = GanttRecorder(max_tasks=config.gantt_max_tasks)

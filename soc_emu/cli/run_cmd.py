@@ -234,6 +234,13 @@ def text_report(result: Any) -> str:
         f"  mean utilisation           {_fmt(_pct(m['mean_utilization']), ' %')}",
         f"  energy                     {_fmt(m['energy_total_uj'], ' uJ')}",
     ]
+    if "average_power_w" in m:  # a platform with power data
+        lines.append(f"  average power / EDP        {_fmt(m['average_power_w'], ' W', 3)} / "
+                     f"{_fmt(m['edp_uj_us'], ' uJ us', 0)}")
+        if m["peak_temperature_c"] is not None:
+            throttled = sum(m["time_throttled_us"].values())
+            lines.append(f"  temperature peak / mean    {_fmt(m['peak_temperature_c'], ' C')} / "
+                         f"{_fmt(m['mean_temperature_c'], ' C')}, throttled {_fmt(throttled, ' us')}")
     if m["jobs_with_deadline"]:
         lines.append(f"  deadline misses            {m['deadline_misses']} of {m['jobs_with_deadline']}")
     if m["pe_failures"]:

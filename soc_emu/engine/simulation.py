@@ -280,6 +280,7 @@ class Simulation:
             self._power = PowerDriver(platform, self._pes, self.env, options.governor_spec(), self._retime,
                                       hooks("on_power"))
             self._on_job.append(self._power.on_job)
+            self._view.power = self._power
         elif options.governor is not None:
             raise SocEmuError(f"platform {platform.name!r} has no operating points, so no governor applies",
                               source="governor")

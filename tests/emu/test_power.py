@@ -250,3 +250,78 @@ def test_bad_governor_flag(capsys, argv, message) -> None:
     assert main(["run", "--jobs", "5", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"soc-emu: error: {message}" + err[0].split(message, 1)[1]] and message in err[0]
+
+
+# ------------------------------------------------------------------ outputs
+def test_power_timeline_csv_and_perfetto_counters(tmp_path) -> None:
+    import csv
+    import json
+
+    result = execute(RunConfig(platform="hetero_dvfs", scheduler="etf", out_dir=tmp_path, gantt=False,
+                               options=RunOptions(num_jobs=20, governor="ondemand")))
+    rows = list(csv.DictReader(open(result.paths["power_csv"], encoding="utf-8")))
+    assert {r["cluster"] for r in rows} >= {"little", "big", "dsp", "gpu"}
+    big = [r for r in rows if r["cluster"] == "big"]
+    assert len({r["mhz"] for r in big}) > 1 and all(r["temperature_c"] for r in big)
+    events = json.loads(result.paths["trace_json"].read_text())["traceEvents"]
+    counters = {e["name"] for e in events if e["ph"] == "C"}
+    assert {"big MHz", "big W", "big C", "gpu MHz", "gpu W"} <= counters and "gpu C" not in counters
+    # The timeline integrates to the reported energy of each cluster.
+    end = result.metrics["sim_span_us"]
+    for cluster in ("big", "gpu"):
+        rs = [r for r in rows if r["cluster"] == cluster]
+        times = [float(r["time_us"]) for r in rs] + [end]
+        energy = sum(float(r["power_w"]) * (b - a) for r, a, b in zip(rs, times, times[1:]))
+        assert energy == pytest.approx(result.metrics["energy_by_cluster_uj"][cluster])
+
+
+def test_text_report_shows_power_figures(capsys) -> None:
+    assert main(["run", "--platform", "hetero_dvfs", "--jobs", "10", "--governor", "schedutil"]) == 0
+    out = capsys.readouterr().out
+    assert "average power / EDP" in out and "temperature peak / mean" in out
+
+
+# ------------------------------------------------------------------ energy-aware scheduling
+def test_energy_aware_etf_trades_latency_for_energy() -> None:
+    etf = run("hetero_dvfs", "ds3_mix", "performance", jobs=100, scheduler="etf")
+    eetf = run("hetero_dvfs", "ds3_mix", "performance", jobs=100, scheduler="energy_etf")
+    assert eetf["energy_total_uj"] < 0.8 * etf["energy_total_uj"]
+    assert eetf["mean_latency_us"] > etf["mean_latency_us"]
+    assert eetf["edp_uj_us"] < etf["edp_uj_us"]
+
+
+def test_energy_weight_one_picks_the_least_energy_pe() -> None:
+    """Two single-slot CPUs, both idle: 'fast' takes 10 us at 1.1 W (11 uJ), 'slow' 30 us at 0.2 W (6 uJ)."""
+    from soc_emu.model.platform import Interconnect, Link, Platform, ProcessingElement
+
+    pes = (ProcessingElement(0, "fast", "cpu", "a", 1, {"k": 10.0}, active_power_w=1.2, idle_power_w=0.1),
+           ProcessingElement(1, "slow", "cpu", "b", 1, {"k": 30.0}, active_power_w=0.25, idle_power_w=0.05))
+    platform = Platform("two", pes, Interconnect(default=Link(math.inf)))
+    for weight, latency in ((1.0, 30.0), (0.0, 10.0)):
+        sim = simulate(platform, one_task_workload("k"), make_scheduler("energy_etf", energy_weight=weight),
+                       RunOptions(num_jobs=1))
+        assert sim.now == latency
+    with pytest.raises(SocEmuError, match="energy_weight"):
+        make_scheduler("energy_etf", energy_weight=2.0)
+
+
+def test_view_reports_energy_so_far() -> None:
+    platform, workload = load_scenario(CPU, WORK)
+    seen = []
+
+    class Recorder:
+        name = "rec"
+
+        def __init__(self) -> None:
+            self.inner = make_scheduler("met")
+            self.binding = self.inner.binding
+
+        def reset(self, platform, rng) -> None:
+            self.inner.reset(platform, rng)
+
+        def decide(self, view):
+            seen.append((view.now, view.energy_uj))
+            return self.inner.decide(view)
+
+    simulate(platform, workload, Recorder(), RunOptions(num_jobs=2, governor="performance"))
+    assert seen == [(0.0, 0.0), (50.0, pytest.approx(10 * 1.10 + 40 * 0.15))]
