@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet
 from agents.policy import log_probs
 from agents.rollout import LATENCY_SCALE_US, Episode, RolloutJob, RolloutPool
@@ -276,6 +277,7 @@ def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], No
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(net.parameters(), config.max_grad_norm)
                     opt.step()
+                    require_finite_step(loss.item(), net, f"PPO iteration {iteration}")
             net.eval()
             row: dict[str, Any] = {"iteration": iteration, "scenario": sc.name, "rate_jobs_per_ms": round(rate, 2),
                                    "rollout_latency_us": round(float(np.mean([ep.mean_latency_us for ep in episodes])), 3)}
