@@ -68,7 +68,7 @@ class FinetuneResult:
 
 def finetune(*, scenarios: tuple[Scenario, ...], out: str | Path, checkpoint: str | None, time_budget_s: float, seed: int,
              workers: int, test_seeds: tuple[int, ...], test_jobs: int, energy_weight: float = 0.0,
-             jobs_per_episode: int = 100, episodes_per_iteration: int = 4, eval_jobs: int = 150,
+             jobs_per_episode: int = 100, episodes_per_iteration: int = 4, eval_jobs: int = 150, eval_every: int = 5,
              say: Callable[[str], None] = lambda msg: None) -> FinetuneResult:
     """PPO from ``checkpoint`` (None: the shipped one) on ``scenarios`` for at most ``time_budget_s`` seconds,
     then the held-out comparison of every scenario."""
@@ -76,7 +76,7 @@ def finetune(*, scenarios: tuple[Scenario, ...], out: str | Path, checkpoint: st
         raise SocEmuError(f"must be > 0, got {time_budget_s / 60:g} minutes", source="--time-budget")
     load_checkpoint(checkpoint, source="--finetune")  # fail on a bad or incompatible file before any work
     config = PPOConfig(scenarios=scenarios, init_checkpoint=checkpoint, seed=seed, iterations=100_000, workers=workers,
-                       time_budget_s=time_budget_s, energy_weight=energy_weight, eval_every=5,
+                       time_budget_s=time_budget_s, energy_weight=energy_weight, eval_every=eval_every,
                        jobs_per_episode=jobs_per_episode, episodes_per_iteration=episodes_per_iteration, eval_jobs=eval_jobs)
     result = train_ppo(config, out, say=say)
     say(f"trained for {result.elapsed_s / 60:.1f} min; held-out test on seeds {list(test_seeds)}, {test_jobs} jobs per run")

@@ -210,7 +210,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
                       seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
                       test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
-                      episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
+                      episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, eval_every=args.eval_every, say=say)
     print(f"fine-tuned in {result.elapsed_s / 60:.1f} min; best model: {result.best}")
     for name, comparison in result.comparisons.items():
         print(f"{name} (held-out mean latency):")

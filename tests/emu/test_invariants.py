@@ -15,7 +15,7 @@ from soc_emu.engine.view import Binding
 from soc_emu.model.workload import ArrivalProcess
 from soc_emu.schedulers import make_scheduler, scheduler_names
 
-SCHEDULERS = [n for n in ("random", "round_robin", "met", "etf", "eft", "heft") if n in scheduler_names()]
+SCHEDULERS = [n for n in ("random", "round_robin", "met", "etf", "eft", "heft", "srpt_eft") if n in scheduler_names()]
 # Each random case runs every scheduler under both bindings; the seed picks noise, failures, bus and order.
 CASES = list(itertools.product(range(6), SCHEDULERS, list(Binding)))
 
