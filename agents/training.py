@@ -1,12 +1,13 @@
 """Training of the learned scheduler: imitation warm start (DAgger on the expert), then policy gradient.
 
 Phase 1, imitation
-    Episodes run by the expert (:mod:`agents.expert`), then ``dagger_rounds`` rounds of: fit the network
+    Episodes run by the expert, the registered ``srpt_eft`` heuristic (labels via :mod:`agents.expert`), then ``dagger_rounds`` rounds of: fit the network
     to every labelled step so far (cross-entropy on the task, squared error on the priority), run the
     current policy and label the states it visits with the expert's choices.
 Phase 2, reinforcement learning (REINFORCE with Decima's input-dependent baseline)
     Each iteration draws an arrival rate from a curriculum that widens towards high load, runs
-    ``rollouts`` sampled episodes on the *same* arrival sequence in parallel worker processes, and uses the
+    ``rollouts`` sampled episodes on the *same* arrival sequence in parallel worker processes
+    (:class:`~agents.rollout.RolloutPool`, one :class:`~agents.rollout.RolloutJob` each), and uses the
     mean return-to-go of those rollouts at the same time as the baseline. The loss is
     ``-(log pi(a) x advantage) - entropy_weight x entropy``; the entropy weight and the priority noise
     decay linearly. A greedy evaluation on held-out seeds runs every ``eval_every`` iterations; the best
@@ -18,6 +19,9 @@ written atomically. One seed fixes the whole run (episode seeds, policy sampling
 worker count does not change the result. ``--resume`` continues the RL phase exactly where the last
 checkpoint left it (same result as an uninterrupted run); a run interrupted during imitation keeps its
 finished rounds but rebuilds the labelled data set from new expert episodes.
+
+PPO with GAE and a value head, from a checkpoint this trainer wrote (or the shipped one), is
+:mod:`agents.ppo` (``soc-emu train --finetune``).
 """
 
 from __future__ import annotations

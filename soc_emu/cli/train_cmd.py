@@ -15,11 +15,12 @@ from soc_emu.formats.limits import Range
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
 DESCRIPTION = """\
-Train the DeepSoCS agent on a platform and workload. Phase 1 imitates an expert (shortest remaining job
-first with earliest-finish-time mapping) with DAgger; phase 2 fine-tunes with REINFORCE and Decima's
+Train the DeepSoCS agent on a platform and workload. Phase 1 imitates the srpt_eft heuristic (shortest
+remaining job first with earliest-finish-time mapping) with DAgger; phase 2 fine-tunes with REINFORCE and Decima's
 input-dependent baseline over parallel rollouts that share an arrival sequence, with a curriculum over
 arrival rates. Writes train_log.csv, checkpoint.pt (latest, for --resume) and best.pt (best greedy
-evaluation) into --out. The same --seed gives the same run."""
+evaluation) into --out. The same --seed gives the same run. --finetune instead runs PPO (GAE, value head)
+from a checkpoint within --time-budget and tests the result on held-out seeds against every heuristic."""
 
 EPILOG = """\
 examples:
