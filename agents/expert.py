@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
 from agents.features import Observation, log_time
 from soc_emu.engine.view import Assignment, SystemView, TaskRef
 from soc_emu.model.platform import Platform
@@ -53,11 +51,3 @@ class Expert:
         """The heuristic's queue priority for ``ref`` on the agent's scale (its job's remaining work)."""
         return float(log_time(remaining_work(view, ref.job_id, self.means)))
 
-
-def pe_option(obs: Observation, action: int, pe: int) -> int:
-    """Index of ``pe`` among the PE head's options for candidate ``action`` (the EFT PE's if absent)."""
-    options = obs.pair_pes[action]
-    hit = np.flatnonzero(options == pe)
-    if hit.size:
-        return int(hit[0])
-    return int(np.flatnonzero(options == obs.candidate_pe[action])[0])

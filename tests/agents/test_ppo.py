@@ -12,7 +12,7 @@ import torch
 from agents.checkpoint import load_checkpoint
 from agents.features import DecisionRule
 from agents.ppo import PPOConfig, Scenario, gae, step_rewards, train_ppo
-from agents.rollout import Episode, run_episode
+from agents.rollout import run_episode
 from soc_emu.cli import main
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.runner import resolve_scenario
