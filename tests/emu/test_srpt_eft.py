@@ -17,8 +17,11 @@ def _scenario(rate: float = 70.0):  # type: ignore[no-untyped-def]
     return platform, apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=rate))
 
 
-def test_registered_with_a_description() -> None:
+def test_registered_with_a_description_and_compared_by_default() -> None:
+    from soc_emu.schedulers.registry import default_comparison_names
+
     assert "srpt_eft" in scheduler_names() and "shortest remaining" in scheduler_names()["srpt_eft"]
+    assert "srpt_eft" in default_comparison_names()
 
 
 def test_deterministic_for_a_seed() -> None:
