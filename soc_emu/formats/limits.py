@@ -97,6 +97,9 @@ MAX_TIME_US = 1e12  #: about 11.6 days of simulated time
 TIME_US = Range(0.0, MAX_TIME_US, "us")
 #: A duration that must be > 0 (deadlines, run durations, mean times between failures and repairs).
 POSITIVE_TIME_US = Range(0.0, MAX_TIME_US, "us", low_open=True)
+#: Mean time between PE failures and mean repair time: at least 1 us, or failure events alone would
+#: keep the simulated clock from moving.
+FAILURE_TIME_US = Range(1.0, MAX_TIME_US, "us")
 #: Mean gap between job arrivals (1 ns .. about 17 minutes).
 INTERARRIVAL_US = Range(1e-3, 1e9, "us")
 #: Arrival rate, the inverse of :data:`INTERARRIVAL_US`.
@@ -133,7 +136,8 @@ CHECKPOINT_BYTES = Range(0, 512 * 2**20, "bytes", integer=True)
 #: Every range by the name the README table shows, with what it bounds.
 LIMITS: dict[str, tuple[Range, str]] = {
     "time": (TIME_US, "execution times, latencies, launch/reconfiguration overheads, trace times"),
-    "positive time": (POSITIVE_TIME_US, "deadline_us, --duration, --failures MTBF and repair"),
+    "positive time": (POSITIVE_TIME_US, "deadline_us, --duration"),
+    "failure time": (FAILURE_TIME_US, "--failures MTBF_US,REPAIR_US"),
     "inter-arrival": (INTERARRIVAL_US, "mean_interarrival_us, --interarrival"),
     "rate": (RATE_JOBS_PER_MS, "rate_jobs_per_ms, --rate"),
     "volume": (VOLUME, "edge volume, DS3 comm_vol"),
