@@ -50,8 +50,8 @@ class RunOptions:
     num_jobs:
         Jobs to generate; the run ends when all of them have left the system (finished or dropped).
     duration_us:
-        End the run at this time (jobs still in the system are not reported). With ``num_jobs`` as well,
-        the run ends at whichever comes first.
+        End the run at this time (the runner reports the jobs still in the system then, with their ages:
+        ``jobs_unfinished``). With ``num_jobs`` as well, the run ends at whichever comes first.
     noise_rsd:
         Relative standard deviation of execution times (0: deterministic). See
         :class:`soc_emu.engine.noise.ExecutionNoise` for the truncation.
