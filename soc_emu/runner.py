@@ -35,6 +35,7 @@ from soc_emu.output.files import prepare_output_dir
 from soc_emu.output.gantt import DEFAULT_MAX_TASKS, GanttRecorder
 from soc_emu.output.metrics import MetricsObserver, backlog_metrics
 from soc_emu.output.perfetto import PerfettoTraceWriter
+from soc_emu.output.power_csv import PowerCsvWriter
 from soc_emu.output.results import write_json
 from soc_emu.output.trace_size import DEFAULT_TRACE_LIMIT_BYTES, estimate_trace
 
@@ -51,6 +52,7 @@ OUTPUT_FILES = {
     "gantt_png": "gantt.png",
     "config_json": "config.json",
     "metrics_json": "metrics.json",
+    "power_csv": "power.csv",
 }
 
 
@@ -87,7 +89,7 @@ class RunConfig:
         Overrides of the workload's arrival rate and admission control.
     out_dir:
         When set, ``trace.csv``, ``trace.json``, ``gantt.png``, ``config.json`` and ``metrics.json`` are
-        written there (the directory is created).
+        written there (the directory is created), and ``power.csv`` on a platform with power data.
     gantt, gantt_max_tasks:
         Whether to draw ``gantt.png`` (with an output directory) and how many task bars at most.
     command_line:
@@ -161,6 +163,9 @@ def execute(config: RunConfig) -> RunResult:
     platform, workload = resolve_scenario(config.platform, config.workload)
     workload = apply_overrides(workload, config.arrivals)
     check_failure_types(platform, options)
+    if options.governor is not None and platform.power is None:
+        raise SocEmuError(f"platform {platform.name!r} has no operating points (try hetero_dvfs or a DS3 SoC file "
+                          "with opp lines)", source="--governor")
     scheduler = build_scheduler(config.scheduler, config.scheduler_options, config.binding)
     effective = effective_config(config, platform, workload, scheduler, options)
 
@@ -176,6 +181,10 @@ def execute(config: RunConfig) -> RunResult:
         effective["run_status"] = {"state": "running"}
         write_json(paths["config_json"], effective)
         writers = [CsvTraceWriter(paths["trace_csv"]), PerfettoTraceWriter(paths["trace_json"])]
+        if platform.power is not None:  # the frequency / power / temperature timeline
+            writers.append(PowerCsvWriter(paths["power_csv"]))
+        else:
+            del paths["power_csv"]
         observers += writers
         if config.gantt:
             gantt = GanttRecorder(max_tasks=config.gantt_max_tasks)
@@ -199,6 +208,8 @@ def execute(config: RunConfig) -> RunResult:
     wall = time.perf_counter() - t0
 
     metrics = metrics_obs.result()
+    if sim.power is not None:  # the power model's energy replaces the fixed-power estimate
+        metrics.update(sim.power.metrics(metrics["jobs_completed"], metrics["mean_latency_us"]))
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None

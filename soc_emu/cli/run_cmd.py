@@ -61,6 +61,9 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
                         help="only PEs of these types fail (default: all)")
     length.add_argument("--shared-bus", action="store_true", default=None,
                         help="transfers queue on one shared bus (contention)")
+    what.add_argument("--governor", metavar="NAME|userspace:MHZ", default=None,
+                      help="DVFS governor for every cluster: performance, powersave, userspace[:MHZ], ondemand, "
+                           "schedutil (default: each cluster's own from the platform; needs a platform with OPPs)")
 
 
 #: Range of --gantt-tasks (bars in one chart).
@@ -151,7 +154,7 @@ def parse_failures(text: str | None, types: str | None) -> Any:
 #: Engine option fields to the CLI flags that set them (so errors name the flag the user typed).
 _FLAG_OF_FIELD = {"num_jobs": "--jobs", "duration_us": "--duration", "noise_rsd": "--noise", "seed": "--seed",
                   "failures.mtbf_us": "--failures", "failures.repair_us": "--failures",
-                  "failures.pe_types": "--failure-types"}
+                  "failures.pe_types": "--failure-types", "governor": "--governor"}
 
 
 @contextlib.contextmanager
@@ -179,7 +182,7 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
         num_jobs, duration = (args.jobs if args.jobs is not None else RunOptions().num_jobs), None
     with _flag_errors():
         options = RunOptions(seed=args.seed, num_jobs=num_jobs, duration_us=duration, noise_rsd=args.noise,
-                             failures=failures, shared_bus=args.shared_bus)
+                             failures=failures, shared_bus=args.shared_bus, governor=getattr(args, "governor", None))
     gantt_tasks = getattr(args, "gantt_tasks", None)
     if gantt_tasks is not None and gantt_tasks < 1:
         raise SocEmuError(f"must be >= 1, got {gantt_tasks}", source="--gantt-tasks")
@@ -269,6 +272,13 @@ def text_report(result: Any) -> str:
         f"  mean utilisation           {_fmt(_pct(m['mean_utilization']), ' %')}",
         f"  energy                     {_fmt(m['energy_total_uj'], ' uJ')}",
     ]
+    if "average_power_w" in m:  # a platform with power data
+        lines.append(f"  average power / EDP        {_fmt(m['average_power_w'], ' W', 3)} / "
+                     f"{_fmt(m['edp_uj_us'], ' uJ us', 0)}")
+        if m["peak_temperature_c"] is not None:
+            throttled = sum(m["time_throttled_us"].values())
+            lines.append(f"  temperature peak / mean    {_fmt(m['peak_temperature_c'], ' C')} / "
+                         f"{_fmt(m['mean_temperature_c'], ' C')}, throttled {_fmt(throttled, ' us')}")
     if m["jobs_with_deadline"]:
         lines.append(f"  deadline misses            {m['deadline_misses']} of {m['jobs_with_deadline']}")
     if m["pe_failures"]:

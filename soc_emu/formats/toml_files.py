@@ -39,6 +39,12 @@ Platform file::
     # `soc-emu hw export-timings` derived from the generated accelerators' measured cycles
     exec_times_files = ["../timings/intar_fpga.toml"]
 
+``extends = "other.toml"`` (a path relative to this file) starts from that platform file; the keys this
+file gives (e.g. ``name``, ``[power]``) replace the base's top-level keys.
+
+Optional ``[power]`` table: OPPs, power model, governor and thermal node per cluster; see
+:mod:`soc_emu.formats.power_toml`.
+
 Timings file (what ``soc-emu hw export-timings`` writes)::
 
     kind = "timings"
@@ -87,6 +93,7 @@ from typing import Any
 from soc_emu.errors import SocEmuError
 from soc_emu.formats import limits
 from soc_emu.formats.fields import Fields, check_number
+from soc_emu.formats.power_toml import power_from_fields
 from soc_emu.model import (
     ArrivalProcess,
     Edge,
@@ -122,7 +129,7 @@ def toml_kind(data: Mapping[str, Any]) -> str | None:
     kind = data.get("kind")
     if kind in ("platform", "application", "workload"):
         return str(kind)
-    if "pe_group" in data:
+    if "pe_group" in data or "extends" in data:
         return "platform"
     if "applications" in data:
         return "workload"
@@ -192,8 +199,25 @@ def _included_times(g: Fields, read_include: IncludeReader | None) -> dict[str, 
     return times
 
 
+def _extended(data: Mapping[str, Any], label: str, read_include: IncludeReader | None) -> dict[str, Any]:
+    """``data`` on top of the platform file its ``extends`` key names (top-level keys replace the base's)."""
+    ref = data["extends"]
+    if not isinstance(ref, str) or read_include is None:
+        raise SocEmuError("expected the path of a platform file this one extends", source=f"{label}: extends")
+    text, base_label = read_include(ref)
+    base = parse_toml(text, base_label)
+    if "extends" in base:
+        raise SocEmuError("a platform that extends another cannot itself be extended", source=f"{label}: extends")
+    merged = dict(base)
+    merged.update({k: v for k, v in data.items() if k != "extends"})
+    return merged
+
+
 def platform_from_toml(data: Mapping[str, Any], label: str, read_include: IncludeReader | None = None) -> Platform:
-    """Build a :class:`Platform` from a parsed platform file (``read_include`` reads timings files)."""
+    """Build a :class:`Platform` from a parsed platform file (``read_include`` reads timings files and
+    the file an ``extends`` key names)."""
+    if "extends" in data:
+        data = _extended(data, label, read_include)
     f = Fields(data, label)
     name, description = _common_header(f)
     f.string("volume_unit", "bytes")
@@ -286,9 +310,11 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
             latency_us=lk.number("latency_us", default.latency_us, limit=limits.TIME_US),
         )
         lk.finish()
+    power = power_from_fields(f.sub("power", None))
     f.finish()
     interconnect = Interconnect(default=default, same_pe=same_pe, cluster_links=cluster_links, shared_bus=shared_bus)
-    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label)
+    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label,
+                    power=power)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ track):
 * one thread (``tid``) per PE slot, named ``"slot <k>"``: the engine never runs two tasks at once on a
   slot, so events on a tid never overlap;
 * one extra thread per PE, ``"down"`` (tid = capacity), carrying the PE's failure periods;
+* on a platform with power data, a ``"power"`` process with counter tracks (``"ph": "C"``) per cluster:
+  ``<cluster> MHz``, ``<cluster> W`` and ``<cluster> C`` (temperature, clusters with a thermal node);
 * in shared-bus mode, a ``"bus"`` process whose transfers are packed into lanes (tids) so that no two
   overlap on one lane.
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from soc_emu.engine.records import PEEventRecord, TaskRecord, TransferRecord
+    from soc_emu.engine.records import PEEventRecord, PowerRecord, TaskRecord, TransferRecord
     from soc_emu.model.platform import Platform
 
 _MAX_BUS_LANES = 256
@@ -69,6 +71,9 @@ class PerfettoTraceWriter:
             self._meta("thread_name", pid, pe.capacity, "down")
         self._bus_pid = len(platform.pes) + 1
         self._bus_lanes = []
+        self._power_pid = len(platform.pes) + 2
+        if platform.power is not None:
+            self._meta("process_name", self._power_pid, 0, "power")
 
     def on_task(self, r: TaskRecord) -> None:
         """One complete event on the task's PE slot."""
@@ -116,6 +121,13 @@ class PerfettoTraceWriter:
             f'"args": {{"job": {r.job_id}, "src_task": {r.src_task}, "dst_task": {r.dst_task}, '
             f'"src_pe": {r.src_pe}, "dst_pe": {r.dst_pe}, "volume": {_num(r.volume)}}}}}'
         )
+
+    def on_power(self, r: PowerRecord) -> None:
+        """Counter samples: the cluster's frequency, power and temperature from ``r.time_us`` on."""
+        for unit, value in (("MHz", r.mhz), ("W", r.power_w), ("C", r.temperature_c)):
+            if math.isfinite(value):
+                self._emit(f'{{"name": {json.dumps(f"{r.cluster} {unit}")}, "ph": "C", "ts": {_num(r.time_us)}, '
+                           f'"pid": {self._power_pid}, "args": {{"{unit}": {_num(value)}}}}}')
 
     def on_finish(self, end_us: float) -> None:
         """Close open down periods at the end of the run and terminate the JSON document."""
