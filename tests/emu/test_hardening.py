@@ -136,6 +136,21 @@ def test_known_failure_types_still_fail_pes(capsys) -> None:
     assert json.loads(out)["pe_failures"] > 0
 
 
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["sweep", "--rates", "1e308", "--jobs", "5"], "--rates: expected a number in [1e-6, 1e6] jobs/ms"),
+        (["sweep", "--seeds", "9" * 30, "--jobs", "5"], "--seeds: expected an integer in [0, 9223372036854775807]"),
+        (["compare", "--rates", "5e-324", "--jobs", "5"], "rates[0]: expected a number in [1e-6, 1e6] jobs/ms"),
+        (["compare", "--seeds", "-1"], "--seeds: expected an integer in [0, 9223372036854775807], got -1"),
+    ],
+)
+def test_study_axes_use_the_same_ranges(tmp_path, capsys, argv: list[str], needle: str) -> None:
+    err = refused(capsys, *argv, "--out", str(tmp_path / "study"))
+    assert needle in err, err
+    assert not (tmp_path / "study" / "runs.csv").exists()
+
+
 # -- paths and files -----------------------------------------------------------------------------------
 def test_a_mix_that_includes_itself(tmp_path, capsys) -> None:
     mix = write(tmp_path / "loop.toml", 'name = "loop"\napplications = [{ app = "loop.toml" }]\n')
