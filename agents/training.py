@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -122,6 +123,8 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(platform_spec: str, workload_spec: str) -> None:
     torch.set_num_threads(1)
+    if mp.parent_process() is not None:  # a pool worker: Ctrl-C reaches the whole process group, and
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the parent decides (it terminates the pool)
     from soc_emu.formats import load_platform, load_workload
 
     _WORKER["platform"] = load_platform(platform_spec)
@@ -173,7 +176,10 @@ class _Runner:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.close()
+            if sys.exc_info()[0] is not None:  # closing while an error or Ctrl-C unwinds: drop queued episodes
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
             self.pool = None
 

@@ -148,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
+    from soc_emu.interrupts import terminate_raises
+
+    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+        result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
     best = f"{result.best_eval_latency_us:.2f} us" if result.best_eval_latency_us is not None else "n/a"
     expert = f"{result.expert_eval_latency_us:.2f} us" if result.expert_eval_latency_us is not None else "n/a"
     print(f"trained in {result.elapsed_s / 60:.1f} min; best greedy evaluation latency {best} (expert {expert})")
