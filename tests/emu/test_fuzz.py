@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from soc_emu.cli import main
 
 settings.register_profile(
-    "ci", max_examples=100, derandomize=True, deadline=timedelta(seconds=30), print_blob=True,
+    "ci", max_examples=100, derandomize=True, database=None, deadline=timedelta(seconds=30), print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
