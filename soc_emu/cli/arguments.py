@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import Range
+from soc_emu.formats.limits import WORKERS, Range
 
 
 def number_list(text: str, kind: type[int] | type[float], flag: str, *, positive: bool = False,
@@ -53,7 +53,7 @@ def add_backend_arguments(p: object) -> None:
     group = p.add_argument_group("where the runs execute")  # type: ignore[attr-defined]
     group.add_argument("--backend", choices=("local", "ray"), default="local",
                        help="local: a process pool on this machine (default); ray: Ray tasks")
-    group.add_argument("--workers", type=int, default=None, metavar="N",
+    group.add_argument("--workers", type=ranged_arg(WORKERS), default=None, metavar="N",
                        help="parallel workers (default: one per core; with ray and --address: the cluster's CPUs)")
     group.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                        help="join this Ray cluster (with --backend ray; default: start Ray in this process)")

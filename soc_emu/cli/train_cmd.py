@@ -88,7 +88,7 @@ TRAIN_RANGES: dict[str, Range] = {
     "imitation_epochs": Range(1, 1_000, integer=True),
     "rl_iterations": Range(0, 1_000_000, integer=True),
     "rollouts": Range(1, 1_024, integer=True),
-    "workers": Range(1, 256, integer=True),
+    "workers": limits.WORKERS,
     "lr": Range(0.0, 1.0, low_open=True),
     "entropy": Range(0.0, 10.0),
     "eval_every": Range(1, 1_000_000, integer=True),

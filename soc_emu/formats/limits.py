@@ -128,6 +128,8 @@ JOBS = Range(1, 100_000_000, "jobs", integer=True)
 NOISE_RSD = Range(0.0, 10.0)
 #: Seeds of runs and random workloads.
 SEED = Range(0, 2**63 - 1, integer=True)
+#: Worker processes of one study or training run.
+WORKERS = Range(1, 256, "workers", integer=True)
 #: Bytes read from any one input file (platforms, workloads, DS3 files, timings files).
 FILE_BYTES = Range(0, 16 * 2**20, "bytes", integer=True)
 #: Bytes read from a checkpoint file.
@@ -152,6 +154,7 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "jobs": (JOBS, "--jobs, --max-jobs, max_jobs_in_system"),
     "noise": (NOISE_RSD, "--noise"),
     "seed": (SEED, "--seed"),
+    "workers": (WORKERS, "--workers of sweep, compare and study"),
     "input file size": (FILE_BYTES, "any platform, workload, application, DS3 or timings file"),
     "checkpoint size": (CHECKPOINT_BYTES, "--model checkpoints"),
 }

@@ -143,6 +143,7 @@ def test_known_failure_types_still_fail_pes(capsys) -> None:
         (["sweep", "--seeds", "9" * 30, "--jobs", "5"], "--seeds: expected an integer in [0, 9223372036854775807]"),
         (["compare", "--rates", "5e-324", "--jobs", "5"], "rates[0]: expected a number in [1e-6, 1e6] jobs/ms"),
         (["compare", "--seeds", "-1"], "--seeds: expected an integer in [0, 9223372036854775807], got -1"),
+        (["sweep", "--workers", "100000", "--jobs", "5"], "--workers: expected an integer in [1, 256] workers"),
     ],
 )
 def test_study_axes_use_the_same_ranges(tmp_path, capsys, argv: list[str], needle: str) -> None:
