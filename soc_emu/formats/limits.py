@@ -130,6 +130,22 @@ NOISE_RSD = Range(0.0, 10.0)
 SEED = Range(0, 2**63 - 1, integer=True)
 #: Worker processes of one study or training run.
 WORKERS = Range(1, 256, "workers", integer=True)
+# -- the [power] table of a platform (soc_emu/formats/power_toml.py) -----------------------------------
+#: Clock frequencies of operating points, caps and the userspace governor.
+MHZ = Range(1.0, 1e5, "MHz")
+#: Supply voltages of operating points.
+MILLIVOLTS = Range(1.0, 1e5, "mV")
+#: Governor sampling period: at least 1 us, or sampling events alone would keep the clock still.
+SAMPLING_US = Range(1.0, 1e9, "us")
+#: Stall per frequency change (DVFS transitions take microseconds to milliseconds).
+TRANSITION_US = Range(0.0, 1e6, "us")
+#: Temperatures (ambient, trip points, leakage reference).
+TEMPERATURE_C = Range(-273.15, 1e4, "C")
+#: Thermal resistance and capacitance of a node.
+THERMAL_RESISTANCE = Range(0.0, 1e6, "C/W", low_open=True)
+THERMAL_CAPACITANCE = Range(1e-6, 1e6, "J/C")
+#: Fractions and governor thresholds.
+FRACTION = Range(0.0, 1.0)
 #: Bytes read from any one input file (platforms, workloads, DS3 files, timings files).
 FILE_BYTES = Range(0, 16 * 2**20, "bytes", integer=True)
 #: Bytes read from a checkpoint file.
@@ -155,6 +171,14 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "noise": (NOISE_RSD, "--noise"),
     "seed": (SEED, "--seed"),
     "workers": (WORKERS, "--workers of sweep, compare and study"),
+    "frequency": (MHZ, "[power] opp MHz, userspace_mhz, trip_mhz, profile mhz"),
+    "voltage": (MILLIVOLTS, "[power] opp mV"),
+    "sampling period": (SAMPLING_US, "[power] sampling_period_us"),
+    "transition": (TRANSITION_US, "[power] transition_us"),
+    "temperature": (TEMPERATURE_C, "[power] ambient_c, trip_c, leakage_ref_c, hysteresis_c"),
+    "thermal resistance": (THERMAL_RESISTANCE, "[power] resistance_c_per_w"),
+    "thermal capacitance": (THERMAL_CAPACITANCE, "[power] capacitance_j_per_c"),
+    "fraction": (FRACTION, "[power] up/down_threshold, memory_bound, leakage_temp_coeff"),
     "input file size": (FILE_BYTES, "any platform, workload, application, DS3 or timings file"),
     "checkpoint size": (CHECKPOINT_BYTES, "--model checkpoints"),
 }
