@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from soc_emu import limits
 from soc_emu.engine.options import RunOptions
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.formats import DEFAULT_PLATFORM, DEFAULT_WORKLOAD
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload

@@ -5,7 +5,7 @@ output locations that can be written, and the comma-separated lists several subc
 The ``*_arg`` factories return argparse ``type=`` callables: a bad value becomes argparse's one-line
 ``argument --flag: ...`` error (exit status 2) before any work starts. :func:`check_ranges` does the same
 for flags that are parsed plainly and checked afterwards (one table per command). The ranges themselves
-live in :mod:`soc_emu.formats.limits`.
+live in :mod:`soc_emu.limits`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import WORKERS, Range
+from soc_emu.limits import WORKERS, Range
 
 
 def number_list(text: str, kind: type[int] | type[float], flag: str, *, positive: bool = False,

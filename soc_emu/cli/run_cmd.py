@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from soc_emu import limits
 from soc_emu.cli.arguments import nonempty_arg, output_dir_arg, ranged_arg
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 
 HELP = "run one emulation and report its metrics"
 

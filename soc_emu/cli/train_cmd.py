@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from soc_emu import limits
 from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
-from soc_emu.formats import limits
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 

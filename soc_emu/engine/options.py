@@ -12,7 +12,7 @@ from numbers import Integral
 
 from typing import TYPE_CHECKING
 
-from soc_emu.formats import limits
+from soc_emu import limits
 
 if TYPE_CHECKING:
     from soc_emu.power.governors import GovernorSpec
@@ -80,7 +80,7 @@ class RunOptions:
     governor: str | None = None
 
     def __post_init__(self) -> None:
-        # The documented ranges (soc_emu.formats.limits), whichever front end built the options.
+        # The documented ranges (soc_emu.limits), whichever front end built the options.
         if self.num_jobs is not None:
             limits.JOBS.check(_python_int(self.num_jobs), "num_jobs")
         if self.duration_us is not None:

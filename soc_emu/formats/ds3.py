@@ -51,8 +51,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model import Edge, Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
 from soc_emu.power.governors import GOVERNORS, GovernorSpec
 from soc_emu.power.model import ClusterPower, PowerSpec, ProfilePower
@@ -97,7 +97,7 @@ def detect_ds3(text: str) -> str | None:
 def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False,
             maximum: float = limits.MAX_TIME_US) -> float:
     """A finite number in ``[minimum, maximum]`` (``(minimum, maximum]`` when ``strict``); the default
-    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.formats.limits`)."""
+    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.limits`)."""
     try:
         value = float(token)
     except ValueError:

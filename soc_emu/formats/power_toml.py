@@ -43,10 +43,10 @@ Every bad value raises one :class:`SocEmuError` naming the file and field.
 
 from __future__ import annotations
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.formats.fields import Fields, check_number
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 from soc_emu.power.governors import GovernorSpec
 from soc_emu.power.model import ClusterPower, CmosPower, PowerSpec, ProfilePower
 from soc_emu.power.opp import OperatingPoint, OppTable

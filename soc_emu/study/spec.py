@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 #: The value that means "no override": the workload's, the scheduler's or the platform's own setting.
 DEFAULT = "default"
@@ -326,7 +326,7 @@ def _or_default(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
 
 
 def _within(limit: Range, check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
-    """``check``, then the documented range of :mod:`soc_emu.formats.limits` (issue 13)."""
+    """``check``, then the documented range of :mod:`soc_emu.limits` (issue 13)."""
     def checked(value: Any, where: str) -> Any:
         return limit.check(check(value, where), where)
 
