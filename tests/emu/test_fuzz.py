@@ -1,8 +1,8 @@
 """Property-based fuzzing of every input format and of the ``run`` command line (Hypothesis).
 
-Generated platform, application, mix and DS3 files, with hostile values mixed in (NaN, inf, 1e308,
-5e-324, huge integers, negative numbers, wrong types, cycles, self-includes), and generated ``run`` flag
-vectors, must each give one of two outcomes:
+Generated platform (with and without a ``[power]`` table), application, mix and DS3 files, with hostile
+values mixed in (NaN, inf, 1e308, 5e-324, huge integers, negative numbers, wrong types, cycles,
+self-includes), and generated ``run`` flag vectors, must each give one of two outcomes:
 
 * exit status 0 and one sane JSON document: finite numbers, ``jobs_completed + jobs_dropped +
   jobs_unfinished == jobs_arrived`` (= the jobs asked for), latencies >= 0, utilisations in [0, 1];
@@ -11,7 +11,7 @@ vectors, must each give one of two outcomes:
 within the Hypothesis deadline (a hang detector, not a speed target). Anything else (a traceback, a
 hang, a silently wrong document) fails and Hypothesis shrinks it to a minimal case.
 
-Profiles: ``ci`` (default: fixed seed via ``derandomize``, 100 examples per property, well under a minute in
+Profiles: ``ci`` (default: fixed seed via ``derandomize``, 100 examples per property, about 20 s in
 all) and ``nightly`` (random seeds, 1,000 examples per property)::
 
     HYPOTHESIS_PROFILE=nightly .venv/bin/python -m pytest -q tests/emu/test_fuzz.py
@@ -276,6 +276,40 @@ def test_generated_ds3_files(soc: str, job: str) -> None:
     with in_files(soc_txt=soc, job_txt=job) as root:
         assert_contract(["run", "--platform", str(root / "soc.txt"), "--workload", str(root / "job.txt"),
                          "--jobs", str(JOBS), "--json"])
+
+
+@st.composite
+def power_platform_files(draw: st.DrawFn) -> str:
+    """One CPU group running ``work``, with a generated ``[power]`` table (OPPs, governor, thermal node)."""
+    mhz = sorted(draw(st.lists(st.floats(100, 3000), min_size=1, max_size=4, unique=True)))
+    opp: list[Any] = [[f, 700 + 100 * i] for i, f in enumerate(mhz)]
+    if draw(rarely(st.just(True), st.just(False))):
+        opp[-1] = [draw(HOSTILE_NUMBERS), draw(HOSTILE_NUMBERS)]
+    cluster: dict[str, Any] = {"name": "cpu", "opp": opp, "ceff_nf": draw(number(0, 5)),
+                               "leakage_w": draw(number(0, 1)), "idle_w": draw(number(0, 1)),
+                               "transition_us": draw(number(0, 100)),
+                               "governor": draw(rarely(st.just("turbo"), st.sampled_from(
+                                   ["performance", "powersave", "ondemand", "schedutil", "userspace"])))}
+    top = {"name": "fuzz_power", "interconnect": {"bandwidth": math.inf}}
+    power = {"ambient_c": draw(number(0, 60)), "sampling_period_us": draw(number(1, 1000))}
+    lines = [toml_document(top, {"pe_group": [{"name": "cpu", "type": "cpu", "count": draw(st.integers(1, 3)),
+                                                "exec_times_us": {"work": draw(number(1, 100))}}]}),
+             toml_document({"power": power}), toml_document({}, {"power.cluster": [cluster]})]
+    if draw(st.booleans()):
+        thermal = {"resistance_c_per_w": draw(number(0.1, 50)), "capacitance_j_per_c": draw(number(1e-4, 1)),
+                   "trip_c": [draw(number(40, 120))], "trip_mhz": [mhz[0]]}
+        lines.append(toml_document({"power.cluster.thermal": thermal}))
+    return "".join(lines)
+
+
+@FUZZ
+@given(platform=power_platform_files(), governor=st.sampled_from(["", "ondemand", "schedutil", "userspace:800"]))
+def test_generated_power_tables(platform: str, governor: str) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    with in_files(platform_toml=platform) as root:
+        argv = ["run", "--platform", str(root / "platform.toml"), "--workload", str(fixtures / "power_work_app.toml"),
+                "--jobs", str(JOBS), "--json"]
+        assert_contract(argv + (["--governor", governor] if governor else []))
 
 
 FLAG_VALUES: dict[str, st.SearchStrategy[str]] = {
