@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return INTERRUPTED
     baseline = args.baseline if args.baseline in names else None
     table = comparison_table(result.summary, names, baseline)
-    judged = verdict(result.summary, names, baseline, args.tolerance) if baseline else "no baseline among the schedulers"
+    judged = (verdict(result.summary, names, baseline, args.tolerance) if baseline
+              else "no baseline among the schedulers")
     out = result.paths["runs"].parent
     result.paths["markdown"] = out / "compare.md"
     result.paths["markdown"].write_text(table + "\n\n" + judged + "\n", encoding="utf-8")

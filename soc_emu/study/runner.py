@@ -188,6 +188,8 @@ def check_schedulers(spec: StudySpec) -> None:
             try:
                 build_scheduler(choice.name, choice.options, None)
             except SocEmuError as exc:
+                if exc.source not in (None, "--scheduler"):
+                    raise  # it names its own file or field (a checkpoint, say)
                 raise SocEmuError(exc.detail, source=f"{spec.source}: scenario {sc.name!r} schedulers "
                                                      f"{choice.label!r}") from None
 

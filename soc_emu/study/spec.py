@@ -277,7 +277,7 @@ def _schedulers(values: Any, at: Callable[[str], str]) -> tuple[SchedulerChoice,
 
 
 # -- value checks (each raises a SocEmuError naming the field) ----------------------------------------
-def _axis(values: Any, key: str, at: Callable[[str], str], check: Callable[[Any, str], Any]) -> tuple:  # type: ignore[type-arg]
+def _axis(values: Any, key: str, at: Callable[[str], str], check: Callable[[Any, str], Any]) -> tuple[Any, ...]:
     """A validated, non-empty axis without duplicate values."""
     if not isinstance(values, list):
         values = [values]
