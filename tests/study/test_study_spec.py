@@ -110,3 +110,10 @@ def test_bad_scheduler_options_fail_before_any_run(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert f"{path}: scenario 'default' schedulers 'heft': scheduler 'heft' does not take these options" in err
     assert not (tmp_path / "out" / "runs.csv").exists()
+
+
+def test_a_scenario_or_flag_may_trade_jobs_for_a_duration() -> None:
+    spec = parse_spec({"jobs": 50, "scenarios": [{"name": "a"}, {"name": "b", "duration_us": 2000.0}]})
+    assert [(sc.jobs, sc.duration_us) for sc in spec.scenarios] == [(50, None), (None, 2000.0)]
+    flagged = parse_spec({"duration_us": 10.0}, overrides={"jobs": 7}, flag_of={"jobs": "--jobs"})
+    assert (flagged.scenarios[0].jobs, flagged.scenarios[0].duration_us) == (7, None)
