@@ -98,13 +98,11 @@ def compare_study(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison, print the table and the verdict, write the files."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
     from soc_emu.study.report import comparison_table, verdict
 
     spec, names = compare_study(args)
     result = run_spec(spec, args, args.out)
-    if result is None:
-        return INTERRUPTED
     baseline = args.baseline if args.baseline in names else None
     table = comparison_table(result.summary, names, baseline)
     judged = (verdict(result.summary, names, baseline, args.tolerance) if baseline

@@ -90,11 +90,9 @@ def sweep_study(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep as a study and print the table (or JSON)."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
 
     result = run_spec(sweep_study(args), args, args.out)
-    if result is None:
-        return INTERRUPTED
     rows = [_sweep_row(row) for row in result.rows]
     for row in result.failed:
         print(f"soc-emu: run failed: {row['scheduler']} rate {row['rate']} seed {row['seed']}: {row['error']}",
