@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 
 HELP = "compare schedulers (every registered one by default): latency vs arrival rate, table + plot"
 
@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--model", default=None, metavar="PATH",
                    help="checkpoint for every compared scheduler that takes a model_path (default: each one's own)")
     add_backend_arguments(p)
-    p.add_argument("--out", default="results/compare", metavar="DIR", help="output directory (default results/compare)")
+    p.add_argument("--out", default="results/compare", metavar="DIR", type=output_dir_arg,
+                   help="output directory (default results/compare)")
     p.add_argument("--no-plot", action="store_true", help="skip study.png")
     p.set_defaults(handler=run)
     return p

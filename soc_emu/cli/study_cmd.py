@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 from soc_emu.errors import SocEmuError
 
 HELP = "run a study (schedulers x rates x seeds x ...) on local workers or Ray, resumably, with plots"
@@ -58,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     length.add_argument("--jobs", type=int, metavar="N")
     length.add_argument("--duration", type=float, metavar="US")
     add_backend_arguments(run_p)
-    run_p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumed when it holds this study)")
+    run_p.add_argument("--out", required=True, metavar="DIR", type=output_dir_arg,
+                       help="output folder (resumed when it holds this study)")
     run_p.add_argument("--no-plot", action="store_true", help="skip study.png")
     run_p.set_defaults(handler=run_command)
     plot_p = actions.add_parser("plot", help="draw study.png from a study's runs.csv")
