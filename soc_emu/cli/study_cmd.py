@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 from typing import Any
 
@@ -143,7 +145,10 @@ def plot_command(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     rows = read_table(folder / "runs.csv")
-    print(plot_study(rows, folder / "study.png", title=folder.name))
+    title = folder.name
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        title = json.loads((folder / "study.json").read_text(encoding="utf-8"))["spec"]["name"]
+    print(plot_study(rows, folder / "study.png", title=title))
     return 0
 
 
