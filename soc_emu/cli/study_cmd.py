@@ -146,7 +146,7 @@ def plot_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     rows = read_table(folder / "runs.csv")
     title = folder.name
-    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         title = json.loads((folder / "study.json").read_text(encoding="utf-8"))["spec"]["name"]
     print(plot_study(rows, folder / "study.png", title=title))
     return 0
