@@ -95,6 +95,8 @@ class HeftScheduler(Scheduler):
     name: ClassVar[str] = "heft"
     dispatch_order: ClassVar[str] = "in_order"
     description: ClassVar[str] = "HEFT: upward-rank order, insertion-based EFT, whole system re-planned per arrival"
+    #: Ranks, order and PE-selection rule of the plans (PEFT swaps in its optimistic cost table).
+    cost_model: ClassVar[type[CostModel]] = CostModel
 
     def __init__(
         self,
@@ -134,7 +136,7 @@ class HeftScheduler(Scheduler):
 
     def reset(self, platform: Platform, rng: np.random.Generator) -> None:
         super().reset(platform, rng)
-        self._costs = CostModel(platform)
+        self._costs = self.cost_model(platform)
         self._plan = {}
         self._slot_queues = [[deque() for _ in range(pe.capacity)] for pe in platform.pes]
         self._pending = set()
