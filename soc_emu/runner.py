@@ -179,6 +179,9 @@ def execute(config: RunConfig) -> RunResult:
     wall = time.perf_counter() - t0
 
     metrics = metrics_obs.result()
+    stats = getattr(scheduler, "stats", None)
+    if callable(stats):  # schedulers that report their own figures (e.g. solver time per decision)
+        metrics["scheduler_stats"] = stats()
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None
