@@ -20,7 +20,7 @@ from typing import NoReturn
 from soc_emu.errors import SocEmuError
 
 #: Subcommands in the order ``--help`` lists them; modules that do not exist are skipped.
-SUBCOMMANDS: tuple[str, ...] = ("run", "list", "sweep", "compare", "study", "train", "hw")
+SUBCOMMANDS: tuple[str, ...] = ("run", "list", "sweep", "compare", "study", "bound", "train", "hw")
 
 PROG = "soc-emu"
 USAGE_ERROR = 2

@@ -11,10 +11,12 @@ Model
       from :meth:`CostModel.duration` (execution + launch overhead, the GPU launch included).
     * Capacity: per PE, no-overlap of its intervals (capacity 1) or a cumulative of demand 1 and the PE's
       slot count; running tasks are fixed intervals from now to their expected finish.
-    * Precedence with transfers: for an edge ``a -> b`` carrying ``v`` and each PE ``q`` of ``b``,
-      ``x_bq  =>  S_b >= E_a + sum_p tr(p, q, v) * x_ap`` with ``tr`` the platform's own link model
-      (:meth:`CostModel.transfer`, i.e. :meth:`Platform.transfer_time`: latency + volume / bandwidth, the
-      same-PE link on one PE). A finished or running predecessor contributes its known finish and PE.
+    * Precedence with transfers: for an edge ``a -> b`` carrying ``v``, ``S_b >= E_a + min tr`` always and
+      ``x_ap and x_bq  =>  S_b >= E_a + tr(p, q, v)`` for every PE pair whose transfer takes longer, with
+      ``tr`` the platform's own link model (:meth:`CostModel.transfer`, i.e.
+      :meth:`Platform.transfer_time`: latency + volume / bandwidth, the same-PE link on one PE). A finished
+      or running predecessor contributes its known finish and PE.
+    * Redundant: a cumulative of every task (whatever its PE) over all the platform's slots.
     * No task starts before its job's release or the floor; pinned (queued) tasks of one PE keep their
       queue order.
     * Objective ``"makespan"``: the latest finish. ``"completion"``: the sum over jobs of (job finish -
@@ -25,7 +27,7 @@ Model
 
 Integers
     CP-SAT needs integer times: every time is measured from the floor in ticks of ``1 / ticks_per_us`` us
-    (default 1000 ticks per us, i.e. ns) and durations and transfers are rounded to the nearest tick.
+    (default 100 ticks per us, i.e. 10 ns) and durations and transfers are rounded to the nearest tick.
     Instances whose times are whole multiples of a tick are solved exactly; otherwise each duration and
     transfer is off by at most half a tick. The returned plan is recomputed in floating point from the
     solver's PE mapping and per-slot order (every task as early as that allows), so it is exactly what
@@ -75,7 +77,7 @@ class SolverLimits:
 
     max_deterministic_time: float = 10.0
     num_workers: int = 1
-    ticks_per_us: int = 1000
+    ticks_per_us: int = 100
     max_time_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -230,6 +232,7 @@ class _ModelBuilder:
         self.end: dict[tuple[int, int], cp_model.IntVar] = {}
         self.fixed: dict[tuple[int, int], tuple[int, float]] = {}  # (pe, finish us) of done / running tasks
         self.job_end: list[cp_model.IntVar] = []
+        self.all_intervals: list[cp_model.IntervalVar] = []
         self.makespan: cp_model.IntVar | None = None
 
     def ticks(self, t_us: float) -> int:
@@ -303,10 +306,14 @@ class _ModelBuilder:
                     per_pe[p].append(m.new_optional_fixed_size_interval_var(s, self.span(d), x, f"i{j}_{t}_{p}"))
                 m.add_exactly_one(lits.values())
                 m.add(e == s + sum(self.span(d) * lits[p] for d, p in cands))
+                size = m.new_int_var(min(self.span(d) for d, _ in cands), max(self.span(d) for d, _ in cands), "")
+                self.all_intervals.append(m.new_interval_var(s, size, e, f"t{j}_{t}"))
                 self.lits[(j, t)], self.start[(j, t)], self.end[(j, t)] = lits, s, e
                 self._precedence(j, t)
         self.unplaceable = unplaceable
         self._capacity(per_pe)
+        if self.all_intervals:  # redundant: all tasks together never use more than all slots
+            m.add_cumulative(self.all_intervals, [1] * len(self.all_intervals), self.costs.platform.total_slots)
         for (j0, t0), (j1, t1) in zip(pinned_first, pinned_first[1:]):
             pe0, pe1 = self.jobs[j0].pe, self.jobs[j1].pe
             if pe0 is not None and pe1 is not None and pe0[t0] == pe1[t1] and (j0, t0) in self.start and (j1, t1) in self.start:
@@ -324,10 +331,13 @@ class _ModelBuilder:
                     m.add(s >= self.ticks(f + transfer(src_pe, q, volume))).only_enforce_if(x)
                 continue
             e_src, src_lits = self.end[(j, src)], self.lits[(j, src)]
-            m.add(s >= e_src + min(self.span(transfer(p, q, volume)) for p in src_lits for q in lits))
+            least = min(self.span(transfer(p, q, volume)) for p in src_lits for q in lits)
+            m.add(s >= e_src + least)
             for q, x in lits.items():
-                delay = sum(self.span(transfer(p, q, volume)) * y for p, y in src_lits.items())
-                m.add(s >= e_src + delay).only_enforce_if(x)
+                for p, y in src_lits.items():
+                    delay = self.span(transfer(p, q, volume))
+                    if delay > least:
+                        m.add(s >= e_src + delay).only_enforce_if([x, y])
 
     def _capacity(self, per_pe: list[list[cp_model.IntervalVar]]) -> None:
         m = self.model

@@ -64,7 +64,7 @@ class CpsatScheduler(HeftScheduler):
         objective: str | None = None,
         max_deterministic_time: float | None = None,
         num_workers: int = 1,
-        ticks_per_us: int = 1000,
+        ticks_per_us: int = 100,
         max_planned_tasks: int | None | str = "default",
         keep_slot_order: bool = True,
     ) -> None:
@@ -84,6 +84,7 @@ class CpsatScheduler(HeftScheduler):
             raise SocEmuError(f"{self.name}: {exc}", source="--scheduler-option") from None
         self.objective = objective
         self._walls: list[float] = []
+        self._dets: list[float] = []
         self._statuses: Counter[str] = Counter()
         self.last_solution: Any = None
 
@@ -101,6 +102,7 @@ class CpsatScheduler(HeftScheduler):
         solution = solve(jobs, self._costs, timelines, floor_us=now, pinned_first=pinned, excluded_pes=excluded,
                          objective=self.objective, limits=self.limits)
         self._walls.append(solution.wall_seconds)
+        self._dets.append(solution.deterministic_seconds)
         kept = solution.status == "heuristic" or solution.plan is not None and solution.objective_us >= solution.heuristic_us
         self._statuses["heuristic_kept" if kept else solution.status] += 1
         self.last_solution = solution
@@ -114,6 +116,7 @@ class CpsatScheduler(HeftScheduler):
             "solver_wall_mean_s": sum(walls) / len(walls) if walls else None,
             "solver_wall_p95_s": walls[min(len(walls) - 1, int(0.95 * len(walls)))] if walls else None,
             "solver_wall_max_s": walls[-1] if walls else None,
+            "solver_deterministic_mean_s": sum(self._dets) / len(self._dets) if self._dets else None,
             "solver_outcomes": dict(self._statuses),
         }
         last = self.last_solution
