@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--platform", default="hetero", metavar="NAME|FILE", help="platform (default: hetero)")
     p.add_argument("--workload", default="ds3_mix", metavar="NAME|FILE", help="workload (default: ds3_mix)")
-    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg, help="output directory (default: runs/deepsocs)")
+    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg,
+                   help="output directory (default: runs/deepsocs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole run (default: 0)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
@@ -194,6 +195,8 @@ def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
             raise SocEmuError(f"expected PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures], got {text!r}", source="--scenario") from None
         if not 0 < lo <= hi:
             raise SocEmuError(f"need 0 < RATE_MIN <= RATE_MAX, got {text!r}", source="--scenario")
+        for rate in (lo, hi):
+            limits.RATE_JOBS_PER_MS.check(rate, "--scenario")
         resolve_scenario(platform, workload)
         out.append(Scenario(platform, workload, lo, hi, args.noise, failures))
     return tuple(out)
@@ -210,10 +213,13 @@ def run_finetune(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
-                      seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
-                      test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
-                      episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
+    from soc_emu.interrupts import terminate_raises
+
+    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+        result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
+                          seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
+                          test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
+                          episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
     print(f"fine-tuned in {result.elapsed_s / 60:.1f} min; best model: {result.best}")
     for name, comparison in result.comparisons.items():
         print(f"{name} (held-out mean latency):")
