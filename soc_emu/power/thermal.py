@@ -163,6 +163,10 @@ class ThermalModel:
         self._zss = [0.0] * n  # modal steady state at the current power
         self._zint = [0.0] * n  # time integral of the modal amplitudes (x us)
 
+    def fastest_time_constant_us(self) -> float:
+        """The shortest modal time constant (us)."""
+        return 1.0 / max(self._rates)
+
     def set_power(self, node: int, watts: float) -> None:
         """Node ``node`` draws ``watts`` from now on."""
         delta = watts - self._power[node]
