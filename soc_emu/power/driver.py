@@ -215,15 +215,8 @@ class PowerDriver:
         duration (without the launch/reconfiguration overhead the engine adds)."""
         index = ps.pe.index
         d = self._domain_of[index]
-        dt = now - d.t_last
-        if dt > 0:  # _integrate, inlined on this hot path
-            d.energy += d.power_w * dt
-            d.busy_acc += d.busy_w * dt
-            d.idle_acc += d.idle_w * dt
-            if d.sampled:
-                d.busy_time += d.busy * dt
-                d.up_time += d.up * dt
-            d.t_last = now
+        if now > d.t_last:
+            self._integrate(d, now)
         stall = d.trans_until - now if d.trans_until > now else 0.0
         mem = self._memory.get(kernel, 0.0) if self._memory else 0.0
         d.execs[index][slot] = (job_id, now, stall, work_us, mem, d.busy_acc, d.idle_acc)
