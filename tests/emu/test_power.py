@@ -325,3 +325,15 @@ def test_view_reports_energy_so_far() -> None:
 
     simulate(platform, workload, Recorder(), RunOptions(num_jobs=2, governor="performance"))
     assert seen == [(0.0, 0.0), (50.0, pytest.approx(10 * 1.10 + 40 * 0.15))]
+
+
+def test_a_platform_file_can_extend_another(tmp_path) -> None:
+    (tmp_path / "base.toml").write_text((FIXTURES / "power_cpu.toml").read_text().split("[power]")[0])
+    (tmp_path / "derived.toml").write_text('extends = "base.toml"\nname = "derived"\n[power]\n'
+                                          + (FIXTURES / "power_cpu.toml").read_text().split("[power]")[1])
+    base, derived = load_platform(str(tmp_path / "base.toml")), load_platform(str(tmp_path / "derived.toml"))
+    assert base.power is None and derived.name == "derived" and derived.pes == base.pes
+    assert [p.mhz for p in derived.power.clusters["cpu"].opps.points] == [500, 1000]
+    (tmp_path / "again.toml").write_text('extends = "derived.toml"\nname = "again"\n')
+    with pytest.raises(SocEmuError, match="again.toml: extends: a platform that extends another cannot"):
+        load_platform(str(tmp_path / "again.toml"))
