@@ -187,15 +187,14 @@ class PowerDriver:
             self.thermal = ThermalModel([d.name for d in thermal], [d.spec.thermal for d in thermal],  # type: ignore[union-attr]
                                         spec.coupling, spec.ambient_c)
             self._thermal_step = self.thermal.fastest_time_constant_us() / 50.0
-        self._sampling = any(d.governor is not None and d.governor.sampling for d in self.domains)
         self._trips = any(f > 0 for d in thermal for f in d.spec.thermal.trip_mhz)  # type: ignore[union-attr]
         self._period = spec.sampling_period_us
         self._tick_pending = False
         self._changed = False
-        self._busy_total = 0
+        self._sampled_busy = 0  # busy slots of clusters with a sampling governor
         #: No power observers: a domain without a thermal node can take its power from the memo directly.
         self._quiet = not self._on_power
-        self._power_domains = [d for d in self.domains if d.spec is not None]
+        self._sampled_domains = [d for d in self.domains if d.sampled]
         self._job_energy: dict[int, float] = {}
         self._job_energies: list[float] = []
         self.start_us = 0.0
@@ -221,7 +220,8 @@ class PowerDriver:
         mem = self._memory.get(kernel, 0.0) if self._memory else 0.0
         d.execs[index][slot] = (job_id, now, stall, work_us, mem, d.busy_acc, d.idle_acc)
         d.busy += 1
-        self._busy_total += 1
+        if d.sampled:
+            self._sampled_busy += 1
         row = d.row
         if row is not None and self._quiet:
             d.busy_w, d.idle_w, d.power_w = row[d.busy]
@@ -229,7 +229,7 @@ class PowerDriver:
             self._refresh(d, now)
         if d.node >= 0 and now - self._t_thermal >= self._thermal_step:
             self._thermal_sync(now)
-        if self._sampling and not self._tick_pending:
+        if d.sampled and not self._tick_pending:
             self._arm()
         if d.ratio == 1.0:
             return stall + work_us
@@ -253,7 +253,8 @@ class PowerDriver:
         d.pe_busy_energy[index] += energy
         d.pe_not_idle[index] += d.idle_acc - ex[6]
         d.busy -= 1
-        self._busy_total -= 1
+        if d.sampled:
+            self._sampled_busy -= 1
         row = d.row
         if row is not None and self._quiet:
             d.busy_w, d.idle_w, d.power_w = row[d.busy]
@@ -446,20 +447,22 @@ class PowerDriver:
         self._tick_pending = False
         now = self.env.now
         self._changed = False
-        self._thermal_sync(now)
-        for d in self._power_domains:
+        if now - self._t_thermal >= self._thermal_step or self._trips and any(d.level for d in self._thermal_domains):
+            self._thermal_sync(now)
+        for d in self._sampled_domains:
             self._integrate(d, now)
             gov = d.governor
-            if gov is not None and gov.sampling:
+            if gov is not None:
                 b0, u0 = d.sample_mark
                 up = d.up_time - u0
                 util = (d.busy_time - b0) / up if up > 0 else 0.0
                 d.sample_mark = (d.busy_time, d.up_time)
-                d.want = gov.sample(d.table, d.want, util)  # type: ignore[arg-type]
-                self._apply(d, now, min(d.want, d.cap))
-            if gov is not None and gov.sampling or d.node >= 0:
-                self._refresh(d, now)
-        if not self._tick_pending and (self._changed or (self._sampling and self._busy_total) or (self._trips and self._hot())):
+                want = d.want = gov.sample(d.table, d.want, util)  # type: ignore[arg-type]
+                target = want if want < d.cap else d.cap
+                if target != d.opp:
+                    self._apply(d, now, target)
+                    self._refresh(d, now)
+        if not self._tick_pending and (self._changed or self._sampled_busy or (self._trips and self._hot())):
             self._arm()
 
     # ------------------------------------------------------------------ results
