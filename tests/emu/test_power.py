@@ -337,3 +337,14 @@ def test_a_platform_file_can_extend_another(tmp_path) -> None:
     (tmp_path / "again.toml").write_text('extends = "derived.toml"\nname = "again"\n')
     with pytest.raises(SocEmuError, match="again.toml: extends: a platform that extends another cannot"):
         load_platform(str(tmp_path / "again.toml"))
+
+
+def test_ds3_cluster_without_pg_draws_the_profiles_zero_core_power_when_idle() -> None:
+    """tiny_soc.txt: C's PG_profile misses 2000 MHz, so power_profile is used. One 'beta' task runs 4 us on
+    FFTX (power_profile 1000: 0.1 W with one busy unit); the idle C cluster at its top OPP (2000 MHz)
+    draws the profile's zero-core extrapolation 2 x 2.0 - 3.5 = 0.5 W."""
+    platform = load_platform(str(FIXTURES / "tiny_soc.txt"))
+    sim = simulate(platform, one_task_workload("beta"), make_scheduler("met"), RunOptions(num_jobs=1))
+    assert sim.now == 4.0
+    energy = sim.power.metrics(1, 4.0)["energy_by_cluster_uj"]
+    assert energy == {"C": pytest.approx(0.5 * 4), "FFTX": pytest.approx(0.1 * 4)}
