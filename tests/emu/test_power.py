@@ -348,3 +348,14 @@ def test_ds3_cluster_without_pg_draws_the_profiles_zero_core_power_when_idle() -
     assert sim.now == 4.0
     energy = sim.power.metrics(1, 4.0)["energy_by_cluster_uj"]
     assert energy == {"C": pytest.approx(0.5 * 4), "FFTX": pytest.approx(0.1 * 4)}
+
+
+@pytest.mark.parametrize(("mode", "governor", "mhz"), [("constant-1200", "userspace", 1200.0), ("none", "performance", None)])
+def test_ds3_constant_and_none_dvfs_modes(tmp_path, mode, governor, mhz) -> None:
+    path = tmp_path / "soc.txt"
+    path.write_text((FIXTURES / "ds3_power_soc.txt").read_text().replace("DVFS_mode ondemand", f"DVFS_mode {mode}"))
+    spec = load_platform(str(path)).power.clusters["A7"].governor
+    assert (spec.name, spec.userspace_mhz) == (governor, mhz)
+    path.write_text((FIXTURES / "ds3_power_soc.txt").read_text().replace("DVFS_mode ondemand", "DVFS_mode turbo"))
+    with pytest.raises(SocEmuError, match="soc.txt: line 4: unknown DVFS_mode 'turbo'"):
+        load_platform(str(path))
