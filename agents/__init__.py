@@ -10,5 +10,4 @@ Modules, from the engine outwards:
 * :mod:`agents.expert`     the heuristic the agent imitates first;
 * :mod:`agents.env`        a gymnasium environment over the same engine;
 * :mod:`agents.rollout`, :mod:`agents.training`   episodes, rewards, imitation and REINFORCE;
-* :mod:`agents.evaluation` the scheduler comparison behind ``soc-emu compare``.
 """

@@ -37,6 +37,7 @@ import torch
 
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.features import DecisionRule
+from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Step, imitation_outputs, log_probs
 from agents.rollout import Episode, input_dependent_baseline, run_episode
@@ -383,6 +384,7 @@ class Trainer:
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
                 self.opt.step()
+                require_finite_step(loss.item(), self.net, f"imitation round {self.iteration}")
                 losses.append(loss.item())
                 accs.append(float((logits.argmax(dim=1) == target).float().mean()))
         self.net.eval()
@@ -464,6 +466,7 @@ class Trainer:
             total_ent += ent.detach().sum().item()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
+        require_finite_step(total_loss, self.net, f"RL iteration {self.iteration + 1}")
         self.net.eval()
         self.iteration += 1
         return {

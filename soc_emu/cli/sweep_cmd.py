@@ -1,19 +1,19 @@
 """``soc-emu sweep``: the same scenario under several schedulers, arrival rates and seeds, as one table.
 
-Every combination is one :func:`soc_emu.runner.execute` call with identical options apart from the swept
-values, so the same seed gives every scheduler the same job arrivals.
+A preset of the study runner (:func:`soc_emu.study.presets.sweep_spec`): the flags build a one-scenario
+study spec, which runs on ``--backend local|ray`` like any study. The same seed gives every scheduler the
+same job arrivals. With ``--out`` the study's folder is kept and an interrupted sweep resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import sys
 from typing import Any
 
-from soc_emu.cli.arguments import number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
 from soc_emu.errors import SocEmuError
 
 HELP = "run a scenario under several schedulers / rates / seeds and tabulate the metrics"
@@ -34,6 +34,13 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Spec keys of the sweep preset and the flags that set them (for error messages).
+FLAG_OF = {"platforms": "--platform", "workloads": "--workload", "schedulers": "--schedulers", "rates": "--rates",
+           "seeds": "--seeds", "noise": "--noise", "failures": "--failures", "max_jobs": "--max-jobs",
+           "drop": "--drop", "binding": "--binding", "shared_bus": "--shared-bus", "jobs": "--jobs",
+           "duration_us": "--duration"}
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``sweep``."""
     from soc_emu.cli.run_cmd import add_scenario_arguments
@@ -48,38 +55,54 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="arrival rates to sweep (default: the workload's own rate)")
     p.add_argument("--seeds", default="0", metavar="SEED[,...]", help="seeds (default: 0)")
     add_scenario_arguments(p)
+    add_backend_arguments(p)
     out = p.add_argument_group("output")
     out.add_argument("--csv", metavar="FILE", help="also write one row per run to this CSV file")
     out.add_argument("--json", action="store_true", help="print one JSON object {\"runs\": [...]} on stdout")
+    out.add_argument("--out", metavar="DIR",
+                     help="keep the study's results here (runs.csv, summary.csv, study.json; resumable)")
     p.set_defaults(handler=run)
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute every combination and print the table (or JSON)."""
-    from soc_emu.cli.run_cmd import config_from_args
-    from soc_emu.runner import execute
+def sweep_study(args: argparse.Namespace) -> Any:
+    """The study spec the sweep's flags describe (the sweep preset of the study runner)."""
+    from soc_emu.cli.run_cmd import parse_failures
+    from soc_emu.study.presets import sweep_spec
+    from soc_emu.study.spec import parse_spec
 
-    schedulers = [s.strip() for s in args.schedulers.split(",") if s.strip()]
-    if not schedulers:
-        raise SocEmuError("name at least one scheduler", source="--schedulers")
-    rates = [None] if args.rates is None else list(number_list(args.rates, float, "--rates"))
-    seeds = [None] if args.seeds is None else list(number_list(args.seeds, int, "--seeds"))
-    argv = getattr(args, "argv", None)
-    rows: list[dict[str, Any]] = []
-    for rate, seed, scheduler in itertools.product(rates, seeds, schedulers):
-        one = argparse.Namespace(**vars(args))
-        one.scheduler, one.rate, one.interarrival, one.seed = scheduler, rate, None, seed
-        result = execute(config_from_args(one, argv))
-        row = {"scheduler": scheduler, "rate_jobs_per_ms": result.config["workload"]["arrivals"]["rate_jobs_per_ms"],
-               "seed": seed}
-        row.update({key: result.metrics[key] for key, _, _ in COLUMNS})
-        rows.append(row)
-        if not args.json:
-            if len(rows) == 1:
-                sys.stdout.write(_header() + "\n")
+    failure_model = parse_failures(args.failures, args.failure_types)
+    failures = None
+    if failure_model is not None:
+        failures = {"mtbf_us": failure_model.mtbf_us, "repair_us": failure_model.repair_us}
+        if failure_model.pe_types is not None:
+            failures["pe_types"] = list(failure_model.pe_types)
+    data = sweep_spec(
+        platform=args.platform or "hetero", workload=args.workload or "ds3_mix",
+        schedulers=list(name_list(args.schedulers, "--schedulers")),
+        rates=None if args.rates is None else list(number_list(args.rates, float, "--rates")),
+        seeds=list(number_list(args.seeds, int, "--seeds")), jobs=args.jobs, duration_us=args.duration,
+        noise=args.noise, failures=failures, max_jobs=args.max_jobs, drop=args.drop, binding=args.binding,
+        shared_bus=args.shared_bus,
+    )
+    return parse_spec({}, source="sweep", overrides=data, flag_of=FLAG_OF)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep as a study and print the table (or JSON)."""
+    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+
+    result = run_spec(sweep_study(args), args, args.out)
+    if result is None:
+        return INTERRUPTED
+    rows = [_sweep_row(row) for row in result.rows]
+    for row in result.failed:
+        print(f"soc-emu: run failed: {row['scheduler']} rate {row['rate']} seed {row['seed']}: {row['error']}",
+              file=sys.stderr)
+    if not args.json:
+        sys.stdout.write(_header() + "\n")
+        for row in rows:
             sys.stdout.write(_line(row) + "\n")
-            sys.stdout.flush()
     if args.csv:
         try:
             with open(args.csv, "w", newline="", encoding="utf-8") as f:
@@ -95,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A study row cut to the sweep's columns."""
+    out = {"scheduler": row["scheduler"], "rate_jobs_per_ms": row["rate_jobs_per_ms"], "seed": row["seed"]}
+    out.update({key: row.get(key) for key, _, _ in COLUMNS})
+    return out
+
+
 def _header() -> str:
     return f"{'scheduler':<12}{'rate':>7}{'seed':>6}" + "".join(f"{h:>13}" for _, h, _ in COLUMNS)
 
@@ -104,4 +134,5 @@ def _line(row: dict[str, Any]) -> str:
     for key, _, fmt in COLUMNS:
         value = row[key]
         cells.append(f"{'-' if value is None else fmt.format(value):>13}")
-    return f"{row['scheduler']:<12}{row['rate_jobs_per_ms']:>7.3g}{row['seed']:>6}" + "".join(cells)
+    rate = row["rate_jobs_per_ms"]
+    return f"{row['scheduler']:<12}{'-' if rate is None else f'{rate:.3g}':>7}{row['seed']:>6}" + "".join(cells)

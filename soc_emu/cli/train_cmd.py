@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from soc_emu.cli.arguments import number_list
+from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
+from soc_emu.formats import limits
+from soc_emu.formats.limits import Range
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -34,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--platform", default="hetero", metavar="NAME|FILE", help="platform (default: hetero)")
     p.add_argument("--workload", default="ds3_mix", metavar="NAME|FILE", help="workload (default: ds3_mix)")
-    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", help="output directory (default: runs/deepsocs)")
+    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg, help="output directory (default: runs/deepsocs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole run (default: 0)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
@@ -72,10 +74,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
+#: Range of every numeric ``train`` flag (argparse ``dest`` names); the model sizes come from
+#: :data:`agents.guards.MODEL_LIMITS`, shared with checkpoint loading.
+TRAIN_RANGES: dict[str, Range] = {
+    "seed": Range(0, 2**32 - 1, integer=True),
+    "jobs_per_episode": Range(1, 100_000, "jobs", integer=True),
+    "rate_min": limits.RATE_JOBS_PER_MS,
+    "rate_max": limits.RATE_JOBS_PER_MS,
+    "noise": limits.NOISE_RSD,
+    "expert_episodes": Range(1, 10_000, integer=True),
+    "dagger_rounds": Range(0, 1_000, integer=True),
+    "dagger_episodes": Range(1, 10_000, integer=True),
+    "imitation_epochs": Range(1, 1_000, integer=True),
+    "rl_iterations": Range(0, 1_000_000, integer=True),
+    "rollouts": Range(1, 1_024, integer=True),
+    "workers": Range(1, 256, integer=True),
+    "lr": Range(0.0, 1.0, low_open=True),
+    "entropy": Range(0.0, 10.0),
+    "eval_every": Range(1, 1_000_000, integer=True),
+    "eval_jobs": Range(1, 100_000, "jobs", integer=True),
+    "time_budget": Range(0.0, 1e6, "minutes", low_open=True),
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results are."""
+    from agents.guards import MODEL_LIMITS
     from agents.training import TrainConfig, Trainer
     from soc_emu.errors import SocEmuError
+    from soc_emu.output.files import prepare_output_dir
+
+    check_ranges(args, {**TRAIN_RANGES, **MODEL_LIMITS})
+    prepare_output_dir(args.out, "--out")
 
     if not args.noise >= 0:
         raise SocEmuError(f"must be >= 0, got {args.noise}", source="--noise")
@@ -104,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         entropy_start=args.entropy[0],
         entropy_end=args.entropy[1],
         eval_every=args.eval_every,
-        eval_rates=number_list(args.eval_rates, float, "--eval-rates", positive=True),
-        eval_seeds=number_list(args.eval_seeds, int, "--eval-seeds"),
+        eval_rates=number_list(args.eval_rates, float, "--eval-rates", limit=limits.RATE_JOBS_PER_MS),
+        eval_seeds=number_list(args.eval_seeds, int, "--eval-seeds", limit=TRAIN_RANGES["seed"]),
         eval_jobs=args.eval_jobs,
         time_budget_s=args.time_budget * 60.0 if args.time_budget is not None else None,
         hidden=args.hidden,

@@ -464,6 +464,11 @@ class Simulation:
         self._want = True
         self._trigger = self._view.trigger
 
+    def unfinished_arrivals(self) -> tuple[list[float], list[float]]:
+        """Arrival times of the jobs still admitted and unfinished, and of those still waiting for
+        admission (what a duration-bounded or interrupted run leaves behind)."""
+        return [job.arrival_us for job in self._jobs.values()], [item[2] for item in self._admission]
+
     def summary(self) -> dict[str, Any]:
         """Cheap run counters (no metrics)."""
         return {
@@ -888,6 +893,19 @@ def simulate(
     The scheduler's ``binding`` and ``dispatch_order`` configure the engine; ``reset`` gets the platform
     and the run's scheduler generator.
     """
+    return drive(start_simulation(platform, workload, scheduler, options, observers=observers), scheduler)
+
+
+def start_simulation(
+    platform: Platform,
+    workload: Workload,
+    scheduler: Any,
+    options: RunOptions | None = None,
+    *,
+    observers: Sequence[object] = (),
+) -> Simulation:
+    """The :class:`Simulation` that :func:`simulate` drives, configured for ``scheduler`` (which is reset),
+    before its first event: a caller that keeps it can report the simulated time if the run is cut short."""
     sim = Simulation(
         platform,
         workload,
@@ -897,6 +915,11 @@ def simulate(
         observers=observers,
     )
     scheduler.reset(platform, sim.scheduler_rng())
+    return sim
+
+
+def drive(sim: Simulation, scheduler: Any) -> Simulation:
+    """Run ``sim`` to its end, asking ``scheduler`` at every decision point; return it."""
     decide = scheduler.decide
     submit = sim.submit
     next_decision = sim.next_decision

@@ -54,6 +54,7 @@ import math
 from dataclasses import dataclass, field
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 from soc_emu.model import Edge, Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
 from soc_emu.power.governors import GOVERNORS, GovernorSpec
 from soc_emu.power.model import ClusterPower, PowerSpec, ProfilePower
@@ -95,25 +96,35 @@ def detect_ds3(text: str) -> str | None:
     return None
 
 
-def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False,
+            maximum: float = limits.MAX_TIME_US) -> float:
+    """A finite number in ``[minimum, maximum]`` (``(minimum, maximum]`` when ``strict``); the default
+    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.formats.limits`)."""
     try:
         value = float(token)
     except ValueError:
-        raise SocEmuError(f"{what}: expected a number, got {token!r}", source=where) from None
-    if math.isnan(value) or math.isinf(value) or value < minimum or (strict and value == minimum):
-        op = ">" if strict else ">="
-        raise SocEmuError(f"{what}: expected a number {op} {minimum:g}, got {token!r}", source=where)
+        raise SocEmuError(f"{what}: expected a number, got {_short(token)}", source=where) from None
+    if math.isnan(value) or math.isinf(value) or value < minimum or (strict and value == minimum) or value > maximum:
+        left = "(" if strict else "["
+        bounds = f"{left}{limits.format_bound(minimum)}, {limits.format_bound(maximum)}]"
+        raise SocEmuError(f"{what}: expected a number in {bounds}, got {_short(token)}",
+                          source=where)
     return value
 
 
-def _integer(token: str, where: str, what: str, *, minimum: int = 0) -> int:
+def _integer(token: str, where: str, what: str, *, minimum: int = 0, maximum: int = 2**63 - 1) -> int:
     try:
         value = int(token)
     except ValueError:
-        raise SocEmuError(f"{what}: expected an integer, got {token!r}", source=where) from None
-    if value < minimum:
-        raise SocEmuError(f"{what}: expected an integer >= {minimum}, got {value}", source=where)
+        raise SocEmuError(f"{what}: expected an integer, got {_short(token)}", source=where) from None
+    if not minimum <= value <= maximum:
+        raise SocEmuError(f"{what}: expected an integer in [{minimum}, {maximum}], got {_short(token)}", source=where)
     return value
+
+
+def _short(token: str) -> str:
+    """A token for an error message, shortened when huge."""
+    return repr(token) if len(token) <= 40 else f"{token[:20]!r}... ({len(token)} characters)"
 
 
 def ds3_pe_type(resource_type: str, name: str) -> str:
@@ -185,7 +196,7 @@ def _parse_header(tokens: list[str], where: str, line: int) -> _Resource:
         rtype=rtype,
         name=name,
         rid=_integer(rid, where, "resource ID"),
-        capacity=_integer(cap, where, "capacity", minimum=1),
+        capacity=_integer(cap, where, "capacity", minimum=1, maximum=int(limits.PE_COUNT.high)),
         functionalities=_integer(nf, where, "number of supported functionalities", minimum=0),
         gym_dialect=gym,
         dvfs_mode=mode,
@@ -203,7 +214,7 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
         if len(tokens) < 3:
             raise SocEmuError(f"expected '{key} <MHz> <W for 1 core> ...'", source=where)
         freq = _number(tokens[1], where, "frequency", strict=True)
-        watts = tuple(_number(t, where, "power") for t in tokens[2:])
+        watts = tuple(_number(t, where, "power", maximum=limits.POWER_W.high) for t in tokens[2:])
         if len(watts) > r.capacity:
             raise SocEmuError(f"{key} gives {len(watts)} core counts for a resource of capacity {r.capacity}",
                               source=where)
@@ -312,6 +323,10 @@ def read_ds3_soc(text: str, label: str) -> Platform:
     pe_resources = [r for r in resources if r.is_pe]
     if not pe_resources:
         raise SocEmuError("no processing elements (only memory/cache resources)", source=label)
+    total = sum(r.capacity for r in pe_resources)
+    if total > limits.PE_COUNT.high:
+        raise SocEmuError(f"the capacities add up to {total} PEs; at most {limits.PE_COUNT.high:.0f} are supported",
+                          source=label)
 
     pes: list[ProcessingElement] = []
     for r in pe_resources:
@@ -387,7 +402,7 @@ def read_ds3_job(text: str, label: str) -> TaskGraph:
         elif key == "add_new_tasks":
             if len(tokens) != 2:
                 raise SocEmuError("expected 'add_new_tasks <count>'", source=where)
-            declared = _integer(tokens[1], where, "task count", minimum=1)
+            declared = _integer(tokens[1], where, "task count", minimum=1, maximum=int(limits.TASKS.high))
             declared_line = number
         elif key == "comm_vol":
             if len(tokens) != 4:

@@ -62,8 +62,10 @@ class CsvTraceWriter:
         """Flush and close the file."""
         self.close()
 
-    def close(self) -> None:
-        """Close the file if open (safe to call twice, e.g. after a failed run)."""
+    def close(self, status: object = None) -> None:
+        """Close the file if open (safe to call twice, e.g. after a failed run). Rows are written whole,
+        one ``writerow`` each, so an interrupted run's file ends with a complete row; ``status`` (how an
+        interrupted run ended) is recorded in ``config.json``, not here."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -27,6 +27,9 @@ class Scheduler(ABC):
     #: slot takes the lowest-priority queued task and waits for its inputs, so a plan runs as planned.
     dispatch_order: ClassVar[str] = "first_ready"
     description: ClassVar[str] = ""
+    #: Whether ``soc-emu compare`` runs this scheduler when no ``--schedulers`` are given. A scheduler
+    #: that only makes sense for static single-DAG problems (e.g. an exact solver) sets it to ``False``.
+    in_default_comparison: ClassVar[bool] = True
 
     def __init__(self, *, binding: Binding | None = None) -> None:
         self.binding = binding if binding is not None else self.default_binding

@@ -48,6 +48,21 @@ def scheduler_class(name: str) -> type[Scheduler]:
     raise SocEmuError(f"unknown scheduler {name!r}; known: {known}", source="--scheduler")
 
 
+def default_comparison_names() -> list[str]:
+    """Names of the schedulers ``soc-emu compare`` runs by default: every registered scheduler whose class
+    has ``in_default_comparison`` set (lazily registered ones are imported to read it; one whose package
+    is not installed is left out)."""
+    names = []
+    for name in scheduler_names():
+        try:
+            cls = scheduler_class(name)
+        except ModuleNotFoundError:
+            continue
+        if cls.in_default_comparison:
+            names.append(name)
+    return names
+
+
 def make_scheduler(name: str, **options: Any) -> Scheduler:
     """Instantiate the scheduler registered as ``name`` with keyword ``options``."""
     return scheduler_class(name)(**options)
