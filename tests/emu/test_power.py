@@ -359,3 +359,34 @@ def test_ds3_constant_and_none_dvfs_modes(tmp_path, mode, governor, mhz) -> None
     path.write_text((FIXTURES / "ds3_power_soc.txt").read_text().replace("DVFS_mode ondemand", "DVFS_mode turbo"))
     with pytest.raises(SocEmuError, match="soc.txt: line 4: unknown DVFS_mode 'turbo'"):
         load_platform(str(path))
+
+
+# ------------------------------------------------------------------ sweeps and studies
+def test_sweep_applies_the_governor(capsys) -> None:
+    import json
+
+    def sweep(*extra: str) -> dict:
+        assert main(["sweep", "--platform", "hetero_dvfs", "--schedulers", "etf", "--jobs", "20", "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)["runs"][0]
+
+    powersave, default = sweep("--governor", "powersave"), sweep()
+    alone = run("hetero_dvfs", "ds3_mix", "powersave", jobs=20, scheduler="etf")
+    assert powersave["mean_latency_us"] == alone["mean_latency_us"]
+    assert powersave["energy_total_uj"] == pytest.approx(alone["energy_total_uj"])
+    assert default["mean_latency_us"] < powersave["mean_latency_us"]
+
+
+def test_study_governors_axis() -> None:
+    from soc_emu.study.expand import expand
+    from soc_emu.study.spec import parse_spec
+
+    spec = parse_spec({"platforms": ["hetero_dvfs"], "schedulers": ["etf"], "jobs": 10,
+                       "governors": ["default", "ondemand", "userspace:800"]})
+    runs = expand(spec)
+    assert [r.governor for r in runs] == [None, "ondemand", "userspace:800"]
+    assert [r.to_config().options.governor for r in runs] == [None, "ondemand", "userspace:800"]
+    assert len({r.key for r in runs}) == 3
+    with pytest.raises(SocEmuError, match="governors.*unknown governor 'turbo'"):
+        parse_spec({"platforms": ["hetero_dvfs"], "governors": ["turbo"]}, source="s.toml")
+    with pytest.raises(SocEmuError, match="has no operating points"):
+        expand(parse_spec({"platforms": ["hetero"], "governors": ["ondemand"]}))
