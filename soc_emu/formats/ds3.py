@@ -208,12 +208,12 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     if key == "opp":
         if len(tokens) != 3:
             raise SocEmuError("expected 'opp <MHz> <mV>'", source=where)
-        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True),
-                       _number(tokens[2], where, "OPP voltage", strict=True), number))
+        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True, maximum=limits.FREQUENCY_MHZ.high),
+                       _number(tokens[2], where, "OPP voltage", strict=True, maximum=limits.VOLTAGE_MV.high), number))
     elif key in ("power_profile", "PG_profile"):
         if len(tokens) < 3:
             raise SocEmuError(f"expected '{key} <MHz> <W for 1 core> ...'", source=where)
-        freq = _number(tokens[1], where, "frequency", strict=True)
+        freq = _number(tokens[1], where, "frequency", strict=True, maximum=limits.FREQUENCY_MHZ.high)
         watts = tuple(_number(t, where, "power", maximum=limits.POWER_W.high) for t in tokens[2:])
         if len(watts) > r.capacity:
             raise SocEmuError(f"{key} gives {len(watts)} core counts for a resource of capacity {r.capacity}",
@@ -226,7 +226,7 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     elif key in ("trip_freq", "DTPM_trip_freq"):
         caps = []
         for t in tokens[1:]:
-            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True))
+            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True, maximum=limits.FREQUENCY_MHZ.high))
         if key == "trip_freq":
             r.trip_mhz = tuple(caps)
         else:

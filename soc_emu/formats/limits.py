@@ -107,6 +107,18 @@ VOLUME = Range(0.0, 1e12, "volume units")
 BANDWIDTH = Range(1e-6, 1e12, "volume units/us", inf_ok=True)
 #: Power of a busy or idle slot.
 POWER_W = Range(0.0, 1e4, "W")
+#: Clock frequency of an operating point (and frequency caps, userspace frequencies).
+FREQUENCY_MHZ = Range(0.0, 1e5, "MHz", low_open=True)
+#: Supply voltage of an operating point.
+VOLTAGE_MV = Range(0.0, 1e4, "mV", low_open=True)
+#: Effective switched capacitance of one busy slot (P = C V^2 f).
+CAPACITANCE_NF = Range(0.0, 1e6, "nF")
+#: Thermal resistance (to ambient or between clusters).
+THERMAL_R = Range(0.0, 1e6, "C/W", low_open=True)
+#: Heat capacity of a thermal node.
+HEAT_CAPACITY = Range(0.0, 1e6, "J/C", low_open=True)
+#: Temperatures (ambient, trips, leakage reference).
+TEMPERATURE_C = Range(-273.15, 1e4, "C", low_open=True)
 #: PEs of one platform (the link table is quadratic in it).
 PE_COUNT = Range(1, 1024, "PEs", integer=True)
 #: Parallel slots of one PE (FPGA regions).
@@ -138,7 +150,13 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "rate": (RATE_JOBS_PER_MS, "rate_jobs_per_ms, --rate"),
     "volume": (VOLUME, "edge volume, DS3 comm_vol"),
     "bandwidth": (BANDWIDTH, "interconnect and link bandwidths, DS3 comm_band"),
-    "power": (POWER_W, "active_power_w, idle_power_w, DS3 power_profile"),
+    "power": (POWER_W, "active_power_w, idle_power_w, leakage_w, idle_w, profile watts, DS3 power_profile"),
+    "frequency": (FREQUENCY_MHZ, "[power] opp MHz, trip_mhz, userspace_mhz, DS3 opp / trip_freq"),
+    "voltage": (VOLTAGE_MV, "[power] opp mV, DS3 opp"),
+    "capacitance": (CAPACITANCE_NF, "[power] ceff_nf"),
+    "thermal resistance": (THERMAL_R, "resistance_c_per_w (thermal nodes and coupling)"),
+    "heat capacity": (HEAT_CAPACITY, "capacitance_j_per_c"),
+    "temperature": (TEMPERATURE_C, "ambient_c, trip_c, leakage_ref_c"),
     "PEs per platform": (PE_COUNT, "sum of pe_group count, sum of DS3 capacities"),
     "capacity": (CAPACITY, "pe_group capacity"),
     "tasks per application": (TASKS, "tasks of a TOML application or DS3 job"),
