@@ -467,7 +467,10 @@ class PowerDriver:
 
     # ------------------------------------------------------------------ results
     def metrics(self, jobs_completed: int, mean_latency_us: float | None) -> dict[str, Any]:
-        """Energy, power, temperature and DVFS figures of the run (call after :meth:`end`)."""
+        """Energy, power, temperature and DVFS figures of the run (up to now when the run was cut short
+        before the engine called :meth:`end`, e.g. by an interrupt)."""
+        if self.end_us is None:
+            self.end()
         end = self.end_us if self.end_us is not None else self.env.now
         span = max(0.0, end - self.start_us)
         total = sum(d.energy for d in self.domains)
