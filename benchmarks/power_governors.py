@@ -64,18 +64,25 @@ def main() -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from matplotlib.lines import Line2D
+
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for k, scheduler in enumerate(args.schedulers.split(",")):
-            for governor in args.governors.split(","):
-                r = results[(scheduler, governor)]
-                ax.scatter(r["energy_uj"], r["latency_us"], color=f"C{k}", marker=MARKERS.get(governor, "x"),
-                           label=scheduler if governor == args.governors.split(",")[0] else None)
-                ax.annotate(governor, (r["energy_uj"], r["latency_us"]), fontsize=7, xytext=(3, 3),
-                            textcoords="offset points")
+        schedulers, governors = args.schedulers.split(","), args.governors.split(",")
+        for k, scheduler in enumerate(schedulers):
+            points = [results[(scheduler, g)] for g in governors]
+            ax.plot([r["energy_uj"] for r in points], [r["latency_us"] for r in points], color=f"C{k}", lw=0.8,
+                    alpha=0.5)
+            for governor, r in zip(governors, points):
+                ax.scatter(r["energy_uj"], r["latency_us"], color=f"C{k}", marker=MARKERS.get(governor, "x"), s=40)
+        ax.set_yscale("log")
         ax.set_xlabel("energy per job (uJ)")
-        ax.set_ylabel("mean job latency (us)")
+        ax.set_ylabel("mean job latency (us, log scale)")
         ax.set_title(f"hetero_dvfs, default workload, {args.jobs} jobs x {len(seeds)} seeds")
-        ax.legend(title="scheduler")
+        by_scheduler = ax.legend(handles=[Line2D([], [], color=f"C{k}", marker="o", lw=0, label=s)
+                                          for k, s in enumerate(schedulers)], title="scheduler", loc="upper right")
+        ax.add_artist(by_scheduler)
+        ax.legend(handles=[Line2D([], [], color="gray", marker=MARKERS.get(g, "x"), lw=0, label=g) for g in governors],
+                  title="governor", loc="upper center")
         fig.tight_layout()
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.out, dpi=120)
