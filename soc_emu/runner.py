@@ -210,6 +210,9 @@ def execute(config: RunConfig) -> RunResult:
     metrics = metrics_obs.result()
     if sim.power is not None:  # the power model's energy replaces the fixed-power estimate
         metrics.update(sim.power.metrics(metrics["jobs_completed"], metrics["mean_latency_us"]))
+    stats = getattr(scheduler, "stats", None)
+    if callable(stats):  # schedulers that report their own figures (e.g. solver time per decision)
+        metrics["scheduler_stats"] = stats()
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None

@@ -15,9 +15,13 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soc_emu.errors import SocEmuError
 from soc_emu.formats.limits import Range
+
+if TYPE_CHECKING:
+    from soc_emu.study.backends import Backend
 
 
 def number_list(text: str, kind: type[int] | type[float], flag: str, *, positive: bool = False,
@@ -48,9 +52,9 @@ def name_list(text: str, flag: str) -> tuple[str, ...]:
     return names
 
 
-def add_backend_arguments(p: object) -> None:
+def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     """``--backend``, ``--workers`` and ``--address``: where the runs of a study execute."""
-    group = p.add_argument_group("where the runs execute")  # type: ignore[attr-defined]
+    group = p.add_argument_group("where the runs execute")
     group.add_argument("--backend", choices=("local", "ray"), default="local",
                        help="local: a process pool on this machine (default); ray: Ray tasks")
     group.add_argument("--workers", type=int, default=None, metavar="N",
@@ -59,11 +63,11 @@ def add_backend_arguments(p: object) -> None:
                        help="join this Ray cluster (with --backend ray; default: start Ray in this process)")
 
 
-def backend_from_args(args: object) -> object:
+def backend_from_args(args: argparse.Namespace) -> Backend:
     """The study backend the parsed ``--backend``, ``--workers`` and ``--address`` describe."""
     from soc_emu.study.backends import make_backend
 
-    return make_backend(args.backend, workers=args.workers, address=args.address)  # type: ignore[attr-defined]
+    return make_backend(args.backend, workers=args.workers, address=args.address)
 
 
 def _as_type(name: str, parse: Callable[[str], object]) -> Callable[[str], object]:

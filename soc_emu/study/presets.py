@@ -108,3 +108,12 @@ def _unknown_scenario(name: str) -> SocEmuError:
 
 def _or_default(value: Any) -> Any:
     return DEFAULT if value is None else value
+
+
+def bound_spec(*, platform: str, workloads: Sequence[str], schedulers: Sequence[str],
+               solver_options: dict[str, Any]) -> dict[str, Any]:
+    """``soc-emu bound``: one job of every suite instance under each graded scheduler and the ``optimal``
+    scheduler (labelled ``optimal``; see :mod:`soc_emu.optimal.bound` for the gaps)."""
+    optimal = {"name": "optimal", "options": dict(solver_options), "label": "optimal"}
+    return {"name": "bound", "seeds": [0], "jobs": 1, "platforms": [platform], "workloads": list(workloads),
+            "schedulers": [*schedulers, optimal]}
