@@ -101,12 +101,10 @@ def bound_study(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the suite, print the summary table, write the CSV files and the plot."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
     from soc_emu.optimal.bound import GRADE_COLUMNS, grade, plot_gaps, summarize_gaps
 
     result = run_spec(bound_study(args), args, args.out)
-    if result is None:
-        return INTERRUPTED
     for row in result.failed:
         print(f"soc-emu: run failed: {row['scheduler']} on {row['workload']}: {row['error']}", file=sys.stderr)
     graded = grade(result.rows)
