@@ -7,8 +7,9 @@ Modules, from the engine outwards:
   for fast single decisions;
 * :mod:`agents.policy`     one decision (task, priority, PE) from a view; batching for learning;
 * :mod:`agents.scheduler`  ``deepsocs``, the registry's scheduler (loads :mod:`agents.checkpoint`);
-* :mod:`agents.expert`     the heuristic the agent imitates first;
-* :mod:`agents.env`        a gymnasium environment over the same engine;
-* :mod:`agents.rollout`, :mod:`agents.training`   episodes, rewards, imitation and REINFORCE;
-* :mod:`agents.evaluation` the scheduler comparison behind ``soc-emu compare``.
+* :mod:`agents.expert`     the ``srpt_eft`` heuristic's decisions as imitation labels;
+* :mod:`agents.env`        a gymnasium environment over the same engine and decision loop as rollouts;
+* :mod:`agents.rollout`    the decision loop, episodes, rewards (latency, optional energy), the rollout pool;
+* :mod:`agents.training`   imitation (DAgger) then REINFORCE (``soc-emu train``);
+* :mod:`agents.ppo`        PPO with GAE and a value head; :mod:`agents.finetune` ``soc-emu train --finetune``;
 """

@@ -24,9 +24,11 @@ from typing import Any
 import torch
 
 from agents.features import DecisionRule
+from agents.guards import check_model_sizes, require_finite_tensors
 from agents.model import DeepSoCSNet, ModelConfig
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
+from soc_emu.formats.limits import CHECKPOINT_BYTES
 
 FORMAT = "soc-emu-deepsocs"
 VERSION = 1
@@ -92,8 +94,11 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
     """Load a checkpoint (default: the shipped one). Any problem is one :class:`SocEmuError`."""
     path = Path(path) if path is not None else shipped_checkpoint()
     where = f"{source} {path}" if source else str(path)
-    if not path.is_file():
-        raise SocEmuError(f"checkpoint file not found: {path}", source=where)
+    if not path.is_file():  # also refuses devices and FIFOs
+        raise SocEmuError(f"checkpoint file not found (or not a regular file): {path}", source=where)
+    if path.stat().st_size > CHECKPOINT_BYTES.high:
+        raise SocEmuError(f"{path.stat().st_size} bytes; checkpoints may have at most {CHECKPOINT_BYTES.high:.0f}",
+                          source=where)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
@@ -108,6 +113,7 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
         unknown = set(model_fields) - known
         if unknown:
             raise ValueError(f"unknown model fields {sorted(unknown)}")
+        check_model_sizes(model_fields, where)  # before any allocation: hidden = 10**9 must not run
         config = ModelConfig(**model_fields)
         rule_d = payload["rule"]
         rule = DecisionRule(Binding(rule_d["binding"]), float(rule_d["slack"]), float(rule_d["pe_slack"]))
@@ -121,6 +127,9 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
             f"{current.feature_sizes()}; retrain it with `soc-emu train`",
             source=where,
         )
+    if not isinstance(state, dict):
+        raise SocEmuError("checkpoint is malformed (state_dict is not a table of tensors)", source=where)
+    require_finite_tensors(state, where)
     net = DeepSoCSNet(config)
     try:
         net.load_state_dict(state)

@@ -15,7 +15,8 @@ Action
     With ``pe_choice=True``: ``Discrete(max_nodes * P)``, ``row * P + pe``. The mask (1 = legal) is in the
     observation, in ``info["action_mask"]`` and from :meth:`SchedulingEnv.action_masks`.
 Queue priority of an assigned task
-    ``"remaining_work"`` (default): its job's remaining work, so PEs serve short jobs first;
+    ``"remaining_work"`` (default): its job's remaining work (the ``srpt_eft`` heuristic's priority), so PEs
+    serve short jobs first;
     ``"fifo"``: assignment order.
 Reward
     ``-(increase of the area under "jobs in the system") / (num_jobs x 100 us)`` per step, so an episode's
@@ -27,15 +28,16 @@ Episode end
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agents.expert import expert_action
+from agents.expert import Expert
 from agents.features import GLOBAL_DIM, JOB_DIM, NODE_DIM, PE_DIM, DecisionRule, Featurizer, Observation
-from agents.rollout import LATENCY_SCALE_US, LatencyArea
+from agents.rollout import LATENCY_SCALE_US, LatencyArea, decisions
 from soc_emu.engine.options import FailureModel
 from soc_emu.engine.simulation import RunOptions, Simulation
 from soc_emu.engine.view import Assignment, Binding, SystemView
@@ -137,6 +139,8 @@ class SchedulingEnv(gym.Env):
         self._featurizer: Featurizer | None = None
         self._obs: Observation | None = None
         self._view: SystemView | None = None
+        self._decisions: Iterator[tuple[SystemView, Observation]] | None = None
+        self._expert: Expert | None = None
         self._mask = np.zeros(n_actions, dtype=np.int8)
         self._area = LatencyArea()
         self._last_area = 0.0
@@ -156,9 +160,11 @@ class SchedulingEnv(gym.Env):
             observers=[self._area],
         )
         self._featurizer = Featurizer(self.platform, self.rule, pair_features=self.pe_choice)
+        self._decisions = decisions(self._sim, self._featurizer)
+        self._expert = Expert(self.platform)
         self._steps = 0
         self._last_area = 0.0
-        self._advance(self._sim.next_decision())
+        self._advance()
         return self._observation(), self._info()
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -181,12 +187,13 @@ class SchedulingEnv(gym.Env):
         if pe < 0:
             pe = int(obs.candidate_pe[k])
         if self.priority == "remaining_work":
-            _, priority = expert_action(_single(obs, k))
+            assert self._expert is not None
+            priority = self._expert.priority(self._view, obs.refs[row])
         else:
             priority = float(self._steps)
         self._sim.submit([Assignment(obs.refs[row], pe, priority)])
         self._steps += 1
-        self._advance(self._sim.next_decision())
+        self._advance()
         terminated = self._view is None
         if terminated:
             area_now = self._area.finished_latency
@@ -208,25 +215,21 @@ class SchedulingEnv(gym.Env):
         return self._mask.astype(bool)
 
     # -- internals --------------------------------------------------------------------------------
-    def _advance(self, view: SystemView | None) -> None:
-        """Run on to the next decision point that offers a task (or the end of the run)."""
-        assert self._sim is not None and self._featurizer is not None
-        while view is not None:
-            obs = self._featurizer.observe(view)
-            if len(obs.candidates):
-                self._view, self._obs = view, obs
-                self._check_fits(obs)
-                self._mask[:] = 0
-                if self.pe_choice:
-                    for k, row in enumerate(obs.candidates):
-                        self._mask[int(row) * self.num_pes + obs.pair_pes[k]] = 1
-                else:
-                    self._mask[obs.candidates] = 1
-                return
-            self._sim.submit([])
-            view = self._sim.next_decision()
-        self._view, self._obs = None, None
+    def _advance(self) -> None:
+        """Run on to the next decision point that offers a task, or the end of the run (the loop is
+        :func:`agents.rollout.decisions`, the one training rollouts use)."""
+        assert self._decisions is not None
+        self._view, self._obs = next(self._decisions, (None, None))
         self._mask[:] = 0
+        obs = self._obs
+        if obs is None:
+            return
+        self._check_fits(obs)
+        if self.pe_choice:
+            for k, row in enumerate(obs.candidates):
+                self._mask[int(row) * self.num_pes + obs.pair_pes[k]] = 1
+        else:
+            self._mask[obs.candidates] = 1
 
     def _check_fits(self, obs: Observation) -> None:
         for size, limit, name in (
@@ -263,12 +266,3 @@ class SchedulingEnv(gym.Env):
             "jobs_completed": sim.jobs_completed if sim is not None else 0,
             "mean_latency_us": (self._area.finished_latency / self._area.jobs_finished) if self._area.jobs_finished else None,
         }
-
-
-def _single(obs: Observation, k: int) -> Observation:
-    """``obs`` restricted to candidate ``k`` (to ask the expert's priority for that one task)."""
-    return Observation(
-        nodes=obs.nodes, jobs=obs.jobs, pes=obs.pes, globals_=obs.globals_, edges=obs.edges, node_job=obs.node_job,
-        refs=obs.refs, candidates=obs.candidates[k : k + 1], candidate_pe=obs.candidate_pe[k : k + 1],
-        candidate_finish=obs.candidate_finish[k : k + 1],
-    )

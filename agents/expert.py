@@ -1,54 +1,63 @@
-"""The expert the agent imitates before reinforcement learning: shortest-remaining-job first + EFT.
+"""The agent's teacher: the registered ``srpt_eft`` heuristic, expressed in the agent's action space.
 
-It acts in the agent's own action space, reading only the agent's observation, so any state the agent
-visits can be labelled (DAgger): pick the ready task of the job with the least remaining work (ties: the
-higher upward rank), give it that remaining work (log-scaled) as queue priority, and map it with the
-earliest-finish-time rule. On the default platform it matches ETF at low load and beats it by a third at
-high load, where serving short jobs first matters; HEFT it beats at every load (see the README).
-
-:class:`ExpertScheduler` wraps it as a scheduler for comparisons (not registered: it is a training aid).
+The decision logic lives in one place, :func:`soc_emu.schedulers.srpt_eft.srpt_eft_choice`; this module
+only translates it for imitation (DAgger): which of the observation's candidates the heuristic would pick,
+the PE it would use, and its queue priority on the agent's log-time scale (the priority head's scale;
+queue order is unchanged because the transform is monotone).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import NamedTuple
 
 import numpy as np
 
-from agents.features import JOB_COL, NODE_COL, DecisionRule, Featurizer, Observation
-from soc_emu.engine.view import Assignment, Binding, SystemView
+from agents.features import Observation, log_time
+from soc_emu.engine.view import Assignment, SystemView, TaskRef
 from soc_emu.model.platform import Platform
-from soc_emu.schedulers.base import Scheduler
+from soc_emu.schedulers.candidates import supporting_table
+from soc_emu.schedulers.estimates import MeanCosts
+from soc_emu.schedulers.srpt_eft import remaining_work, srpt_eft_choice
 
 
-def expert_action(obs: Observation) -> tuple[int, float]:
-    """The expert's choice for ``obs``: (index into ``obs.candidates``, queue priority)."""
-    rows = obs.candidates
-    remaining = obs.jobs[obs.node_job[rows], JOB_COL["remaining_work"]]
-    rank = obs.nodes[rows, NODE_COL["rank_u"]]
-    order = np.lexsort((-rank, remaining))
-    action = int(order[0])
-    return action, float(remaining[action])
+class Label(NamedTuple):
+    """The teacher's decision at one observation."""
+
+    action: int  #: index into ``obs.candidates``
+    pe: int  #: the PE the heuristic chose
+    priority: float  #: log-scaled remaining work of the task's job
+
+    def assignment(self, obs: Observation) -> Assignment:
+        """The labelled decision as an engine assignment."""
+        return Assignment(obs.refs[int(obs.candidates[self.action])], self.pe, self.priority)
 
 
-class ExpertScheduler(Scheduler):
-    """The expert as a scheduler (on-ready binding, first-ready dispatch)."""
+class Expert:
+    """Labels observations of one platform with the ``srpt_eft`` decision."""
 
-    name: ClassVar[str] = "srpt_eft"
-    description: ClassVar[str] = "shortest remaining job first, earliest-finish PE (the agent's expert)"
+    def __init__(self, platform: Platform) -> None:
+        self.means = MeanCosts(platform)
+        self.supporting = supporting_table(platform)
 
-    def __init__(self, *, binding: Binding | None = None) -> None:
-        super().__init__(binding=binding)
-        self.featurizer: Featurizer | None = None
-
-    def reset(self, platform: Platform, rng: np.random.Generator) -> None:
-        super().reset(platform, rng)
-        self.featurizer = Featurizer(platform, DecisionRule(self.binding))
-
-    def decide(self, view: SystemView) -> list[Assignment]:
-        assert self.featurizer is not None
-        obs = self.featurizer.observe(view)
+    def label(self, view: SystemView, obs: Observation) -> Label | None:
+        """The heuristic's choice among ``obs.candidates`` (None when there is none)."""
         if len(obs.candidates) == 0:
-            return []
-        action, priority = expert_action(obs)
-        return [Assignment(obs.refs[int(obs.candidates[action])], int(obs.candidate_pe[action]), priority)]
+            return None
+        refs = [obs.refs[int(row)] for row in obs.candidates]
+        choice = srpt_eft_choice(view, self.means, self.supporting, ready=refs)
+        if choice is None:
+            return None
+        return Label(refs.index(choice.task), choice.pe, float(log_time(choice.priority)))
+
+    def priority(self, view: SystemView, ref: TaskRef) -> float:
+        """The heuristic's queue priority for ``ref`` on the agent's scale (its job's remaining work)."""
+        return float(log_time(remaining_work(view, ref.job_id, self.means)))
+
+
+def pe_option(obs: Observation, action: int, pe: int) -> int:
+    """Index of ``pe`` among the PE head's options for candidate ``action`` (the EFT PE's if absent)."""
+    options = obs.pair_pes[action]
+    hit = np.flatnonzero(options == pe)
+    if hit.size:
+        return int(hit[0])
+    return int(np.flatnonzero(options == obs.candidate_pe[action])[0])

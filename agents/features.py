@@ -35,7 +35,7 @@ import numpy as np
 from soc_emu.engine.view import Binding, SystemView, TaskRef, TaskStatus
 from soc_emu.model.platform import PE_TYPES, Platform
 from soc_emu.model.taskgraph import TaskGraph
-from soc_emu.schedulers.estimates import slot_free_times
+from soc_emu.schedulers.estimates import LinkArrays, MeanCosts, slot_free_times
 
 #: Time scale of the log transform of every time feature (us).
 TIME_SCALE_US = 10.0
@@ -102,16 +102,16 @@ def type_index(pe_type: str) -> int:
 class PlatformTables:
     """Vectorised costs of one platform: per-kernel execution-time rows and link tables.
 
-    A transfer of ``volume`` from PE ``i`` takes ``latency[i] + volume * inv_bandwidth[i]`` to every PE (the
-    engine's formula; 0 for no data).
+    Transfers, data-ready times, ``w_bar``, ``c_bar`` and upward ranks come from
+    :mod:`soc_emu.schedulers.estimates` (``links``, ``means``), the formulas HEFT and ETF use.
     """
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         n = len(platform.pes)
         self.num_pes = n
-        self.latency = np.array([[platform.link(i, j).latency_us for j in range(n)] for i in range(n)])
-        self.inv_bandwidth = np.array([[1.0 / platform.link(i, j).bandwidth for j in range(n)] for i in range(n)])
+        self.links = LinkArrays(platform)
+        self.means = MeanCosts(platform)
         self.launch = np.array([pe.launch_overhead_us for pe in platform.pes])
         self.reconfig = np.array([pe.reconfig_time_us for pe in platform.pes])
         self.reconfig_pes = [i for i, pe in enumerate(platform.pes) if pe.reconfig_time_us > 0]
@@ -119,9 +119,6 @@ class PlatformTables:
         self.capacity = np.array([pe.capacity for pe in platform.pes], dtype=np.float64)
         self.type_onehot = np.zeros((n, NUM_TYPES))
         self.type_onehot[np.arange(n), self.types] = 1.0
-        off = ~np.eye(n, dtype=bool)
-        self.mean_latency = float(self.latency[off].mean()) if n > 1 else 0.0
-        self.mean_inv_bandwidth = float(self.inv_bandwidth[off].mean()) if n > 1 else 0.0
         self._exec: dict[str, np.ndarray] = {}
 
     def exec_row(self, kernel: str) -> np.ndarray:
@@ -134,8 +131,8 @@ class PlatformTables:
         return row
 
     def mean_comm(self, volume: float) -> float:
-        """Mean transfer cost of ``volume`` between distinct PEs (for upward ranks)."""
-        return 0.0 if volume <= 0 else self.mean_latency + volume * self.mean_inv_bandwidth
+        """HEFT's mean transfer cost ``c_bar`` of ``volume`` (:meth:`MeanCosts.mean_comm`, for ranks)."""
+        return self.means.mean_comm(volume)
 
 
 @dataclass(frozen=True)
@@ -156,9 +153,9 @@ def graph_statics(graph: TaskGraph, tables: PlatformTables) -> GraphStatics:
     n = len(graph.tasks)
     exec_ = np.stack([tables.exec_row(t.kernel) for t in graph.tasks])
     supported = np.isfinite(exec_)
-    finite = np.where(supported, exec_, 0.0)
     count = supported.sum(axis=1)
-    mean_exec = finite.sum(axis=1) / np.maximum(count, 1)
+    w_bar, rank_list = tables.means.graph(graph)
+    mean_exec = np.where(np.isfinite(w_bar), w_bar, 0.0)
     min_exec = np.where(supported, exec_, np.inf).min(axis=1)
     min_exec = np.where(np.isfinite(min_exec), min_exec, 0.0)
     per_type = np.zeros((n, NUM_TYPES))
@@ -170,12 +167,7 @@ def graph_statics(graph: TaskGraph, tables: PlatformTables) -> GraphStatics:
             ok = np.isfinite(sub)
             per_type[ok, k] = log_time(sub[ok])
             type_flag[ok, k] = 1.0
-    ranks = np.zeros(n)
-    for t in reversed(graph.topo_order):
-        tail = 0.0
-        for succ, volume in graph.succs[t]:
-            tail = max(tail, tables.mean_comm(volume) + ranks[succ])
-        ranks[t] = mean_exec[t] + tail
+    ranks = np.array(rank_list, dtype=np.float64)
     descendants = [set() for _ in range(n)]
     for t in reversed(graph.topo_order):
         for succ, _ in graph.succs[t]:
@@ -371,24 +363,11 @@ class Featurizer:
             cost = np.empty((len(ready), num_pes))
             rows = np.empty(len(ready), dtype=np.int64)
             vjobs = view.jobs
+            data_ready_row = tables.links.data_ready_row
             for i, ref in enumerate(ready):
-                job = vjobs[ref.job_id]
-                graph = job.graph
                 rows[i] = new_index[offset[ref.job_id] + ref.task]
-                cost[i] = costs[graph.tasks[ref.task].kernel]
-                preds = graph.preds[ref.task]
-                if not preds:
-                    drt[i] = job.admitted_us
-                    continue
-                t = np.full(num_pes, now)
-                fin = job.finish_us
-                where = job.pe
-                for src, volume in preds:
-                    if volume > 0:
-                        t = np.maximum(t, fin[src] + tables.latency[where[src]] + volume * tables.inv_bandwidth[where[src]])
-                    elif fin[src] > now:
-                        t = np.maximum(t, fin[src])
-                drt[i] = t
+                cost[i] = costs[vjobs[ref.job_id].graph.tasks[ref.task].kernel]
+                drt[i] = data_ready_row(view, ref)
             start = np.maximum(avail, drt)
             finish = np.where(up, start + cost, math.inf)
             best = finish.min(axis=1)

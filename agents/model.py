@@ -14,6 +14,7 @@ Structure (Decima's, which DeepSoCS adopted; sizes in :class:`ModelConfig`):
    the tasks queued on a PE). This is what lets the agent serve short jobs first under load.
 6. PE head (optional; otherwise the earliest-finish-time rule maps the chosen task): a score per offered PE
    from ``[h_v, y, z, PE embedding, (task, PE) pair features]``.
+7. Value head (optional, for PPO): the expected return to go from ``[z, global features]``.
 
 Nothing is sized by the number of jobs, tasks or PEs: every set is pooled or scored row by row.
 """
@@ -41,6 +42,7 @@ class ModelConfig:
     embed: int = 16
     mp_steps: int = 3
     pe_head: bool = False
+    value_head: bool = False  #: a state-value head for PPO (absent in older checkpoints)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +113,7 @@ class DeepSoCSNet(nn.Module):
         self.task_head = mlp([c.node_dim + 3 * e, h, h // 2, 1])
         self.priority_head = mlp([c.node_dim + 3 * e, h, 1])
         self.pe_head = mlp([3 * e + e + c.pair_dim, h, h // 2, 1]) if c.pe_head else None
+        self.value_head = mlp([e + c.global_dim, h, 1]) if c.value_head else None
 
     def embed(self, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Node embeddings ``h``, job summaries ``y``, global summaries ``z`` and PE embeddings."""
@@ -164,6 +167,11 @@ class DeepSoCSNet(nn.Module):
         feats = torch.cat([ctx, pe_e[b.pair_pe], b.pair_x], dim=2)
         logits = self.pe_head(feats).squeeze(2)
         return logits.masked_fill(~b.pair_mask, float("-inf"))
+
+    def value(self, b: Batch, z: torch.Tensor) -> torch.Tensor:
+        """``[B]`` state values (expected return to go, in the reward's units) from the global summaries."""
+        assert self.value_head is not None
+        return self.value_head(torch.cat([z, b.globals_], dim=1)).squeeze(1)
 
     def forward(self, b: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Task logits and, with a PE head and ``pair_*`` filled, PE logits."""

@@ -8,6 +8,7 @@ seeing the effect of the previous ones (as in Decima).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -132,9 +133,13 @@ class Policy:
         ``rng`` None: greedy (the deployed policy); else actions are sampled with it (training).
         """
         obs = self.featurizer.observe(view)
-        k = len(obs.candidates)
-        if k == 0:
+        if len(obs.candidates) == 0:
             return None, None
+        return self.act(obs, view.now, rng)
+
+    def act(self, obs: Observation, now: float, rng: np.random.Generator | None = None) -> tuple[Assignment, Step]:
+        """One assignment for an observation with at least one candidate (see :meth:`decide`)."""
+        k = len(obs.candidates)
         fast = self.fast
         h, y, z, pe_e = fast.embed(obs)
         action = _choose(fast.task_logits(obs, h, y, z), rng) if k > 1 else 0
@@ -152,13 +157,22 @@ class Policy:
         else:
             pe = int(obs.candidate_pe[action])
         ref = obs.refs[int(obs.candidates[action])]
-        return Assignment(ref, pe, priority), Step(obs, action, pe_action, priority, sigma, view.now)
+        return Assignment(ref, pe, priority), Step(obs, action, pe_action, priority, sigma, now)
 
 
-def log_probs(net: DeepSoCSNet, steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+class StepOutputs(NamedTuple):
+    """What the network says about a batch of recorded steps (see :func:`log_probs`)."""
+
+    logp: torch.Tensor  #: log-probability of each step's action (task, sampled priority, PE)
+    entropy: torch.Tensor  #: entropy of each step's task distribution
+    priority_mean: torch.Tensor  #: mean queue priority of each step's chosen task
+    value: torch.Tensor | None  #: state value (value head only)
+
+
+def log_probs(net: DeepSoCSNet, steps: list[Step]) -> StepOutputs:
     """For every step, under ``net`` (with gradients): the log-probability of its action (task, priority
-    when it was sampled, and PE with a PE head), the entropy of the task distribution, and the priority
-    mean (for imitation)."""
+    when it was sampled, and PE with a PE head), the entropy of the task distribution, the priority mean
+    (for imitation) and, with a value head, the state value (for PPO)."""
     obs = [s.obs for s in steps]
     actions = [s.action for s in steps]
     batch = collate(obs, actions, pe_head=net.config.pe_head)
@@ -183,7 +197,8 @@ def log_probs(net: DeepSoCSNet, steps: list[Step]) -> tuple[torch.Tensor, torch.
         pe_lp = torch.log_softmax(pe_logits, dim=1)
         pe_act = torch.tensor([max(s.pe_action, 0) for s in steps], dtype=torch.int64)
         logp = logp + pe_lp.gather(1, pe_act.unsqueeze(1)).squeeze(1)
-    return logp, entropy, mean
+    value = net.value(batch, z) if net.value_head is not None else None
+    return StepOutputs(logp, entropy, mean, value)
 
 
 def imitation_outputs(

@@ -4,27 +4,59 @@ The reward is the average-latency objective spread over decisions. With
 ``Phi(t) = sum of finished jobs' latencies + sum over jobs in the system of (t - admission)`` (the area
 under "jobs in the system" up to ``t``), the reward of a step is ``-(Phi(t_next) - Phi(t)) / scale``;
 over a whole episode the rewards sum to ``-(total job latency) / scale``, with ``scale = jobs x
-LATENCY_SCALE_US``, i.e. minus the mean job latency in units of ``LATENCY_SCALE_US``.
+LATENCY_SCALE_US``, i.e. minus the mean job latency in units of ``LATENCY_SCALE_US``. With an energy weight
+``w`` (us per uJ), ``Phi`` also counts ``w x`` the energy spent so far (:class:`EnergyMeter`).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
+import torch
 
-from agents.expert import expert_action
-from agents.features import DecisionRule, Featurizer
-from agents.model import DeepSoCSNet
+from agents.expert import Expert
+from agents.features import DecisionRule, Featurizer, Observation
+from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Policy, Step
-from soc_emu.engine.records import JobRecord
+from soc_emu.engine.records import JobRecord, TaskRecord
 from soc_emu.engine.simulation import RunOptions, Simulation
-from soc_emu.engine.view import Assignment, SystemView
+from soc_emu.engine.view import SystemView
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 #: Latency unit of rewards and returns (us).
 LATENCY_SCALE_US = 100.0
+
+
+class EnergyMeter:
+    """Observer: the energy the schedule controls, ``(active - idle power) x busy slot time`` summed over the
+    executions (uJ, since W x us = uJ), with the engine's fixed per-PE powers.
+
+    Idle power over the whole run does not depend on the schedule beyond the run's length, so only the
+    busy part is counted. Swap :meth:`task_energy_uj` for a richer power model (DVFS, thermal).
+    """
+
+    def __init__(self, platform: Platform) -> None:
+        self.extra_power_w = [pe.active_power_w - pe.idle_power_w for pe in platform.pes]
+        self.energy_uj = 0.0
+
+    def task_energy_uj(self, record: TaskRecord) -> float:
+        """Energy above idle of one execution (killed ones included: the work was spent)."""
+        start = record.start_us
+        if start != start:  # never started (held a slot awaiting inputs)
+            return 0.0
+        return self.extra_power_w[record.pe] * (record.finish_us - start)
+
+    def on_task(self, record: TaskRecord) -> None:
+        self.energy_uj += self.task_energy_uj(record)
 
 
 class LatencyArea:
@@ -55,7 +87,9 @@ class Episode:
     areas: list[float] = field(default_factory=list)  #: Phi at each step
     expert_actions: list[int] = field(default_factory=list)  #: the expert's label per step (imitation)
     expert_priorities: list[float] = field(default_factory=list)
-    total_latency: float = 0.0
+    total_latency: float = 0.0  #: sum of job latencies (+ energy weight x energy): minus the episode's return x scale
+    energy_weight: float = 0.0
+    energy_uj: float = 0.0
     jobs: int = 0
     mean_latency_us: float = 0.0
     p95_latency_us: float = 0.0
@@ -67,6 +101,23 @@ class Episode:
 
     def times(self) -> np.ndarray:
         return np.array([s.time_us for s in self.steps])
+
+
+def decisions(sim: Simulation, featurizer: Featurizer) -> Iterator[tuple[SystemView, Observation]]:
+    """The agent's decision loop over one run, shared by :func:`run_episode` and the gymnasium environment.
+
+    Yields ``(view, observation)`` at every decision point that offers the agent a task; the caller submits
+    its assignment (``sim.submit``) before asking for the next one. Points without candidates (e.g. every
+    PE able to run the ready tasks is down) are passed with an empty submit.
+    """
+    view = sim.next_decision()
+    while view is not None:
+        obs = featurizer.observe(view)
+        if len(obs.candidates):
+            yield view, obs
+        else:
+            sim.submit([])
+        view = sim.next_decision()
 
 
 def run_episode(
@@ -81,47 +132,42 @@ def run_episode(
     label: bool = False,
     policy_seed: int = 0,
     pair_features: bool = False,
+    energy_weight: float = 0.0,
 ) -> Episode:
     """Run one episode and record it.
 
     ``mode``: ``"sample"`` (the policy samples; training), ``"greedy"`` (the deployed policy),
-    ``"expert"`` (the expert acts; ``net`` may be None). With ``label``, every step also gets the expert's
-    action (imitation data). The policy's random choices come from ``policy_seed``, independent of the
-    run's seed, so several rollouts can share one arrival sequence.
+    ``"expert"`` (the ``srpt_eft`` heuristic acts; ``net`` may be None). With ``label``, every step also gets
+    the expert's action (imitation data). The policy's random choices come from ``policy_seed``, independent
+    of the run's seed, so several rollouts can share one arrival sequence. ``energy_weight`` (us of latency
+    per uJ) adds the energy the run spends to the objective (see :class:`EnergyMeter`).
     """
     area = LatencyArea()
-    sim = Simulation(platform, workload, options, binding=rule.binding, dispatch_order="first_ready", observers=[area])
+    energy = EnergyMeter(platform)
+    sim = Simulation(platform, workload, options, binding=rule.binding, dispatch_order="first_ready", observers=[area, energy])
     featurizer = Featurizer(platform, rule, pair_features=pair_features or (net is not None and net.config.pe_head))
     policy = Policy(net, featurizer, sigma=sigma) if net is not None else None
+    expert = Expert(platform) if (mode == "expert" or label) else None
     rng = np.random.default_rng(policy_seed) if mode == "sample" else None
-    episode = Episode()
-    view = sim.next_decision()
-    while view is not None:
+    episode = Episode(energy_weight=energy_weight)
+    for view, obs in decisions(sim, featurizer):
+        teacher = expert.label(view, obs) if expert is not None else None
         if mode == "expert":
-            obs = featurizer.observe(view)
-            if len(obs.candidates) == 0:
-                sim.submit([])
-                view = sim.next_decision()
-                continue
-            action, priority = expert_action(obs)
-            step = Step(obs, action, -1, priority, 0.0, view.now)
-            assignment = Assignment(obs.refs[int(obs.candidates[action])], int(obs.candidate_pe[action]), priority)
+            assert teacher is not None
+            step = Step(obs, teacher.action, -1, teacher.priority, 0.0, view.now)
+            assignment = teacher.assignment(obs)
         else:
             assert policy is not None
-            assignment, step = policy.decide(view, rng)
-        if assignment is None or step is None:
-            sim.submit([])
-        else:
-            episode.steps.append(step)
-            episode.areas.append(area.area(view))
-            if label:
-                a, p = expert_action(step.obs)
-                episode.expert_actions.append(a)
-                episode.expert_priorities.append(p)
-            sim.submit([assignment])
-        view = sim.next_decision()
+            assignment, step = policy.act(obs, view.now, rng)
+        episode.steps.append(step)
+        episode.areas.append(area.area(view) + energy_weight * energy.energy_uj)
+        if label and teacher is not None:
+            episode.expert_actions.append(teacher.action)
+            episode.expert_priorities.append(teacher.priority)
+        sim.submit([assignment])
     lat = np.asarray(area.latencies)
-    episode.total_latency = area.finished_latency
+    episode.energy_uj = energy.energy_uj
+    episode.total_latency = area.finished_latency + energy_weight * energy.energy_uj
     episode.jobs = area.jobs_finished
     episode.mean_latency_us = float(lat.mean()) if lat.size else 0.0
     episode.p95_latency_us = float(np.percentile(lat, 95)) if lat.size else 0.0
@@ -149,3 +195,76 @@ def input_dependent_baseline(episodes: list[Episode]) -> list[np.ndarray]:
         b = np.mean([np.interp(t, ct, cg) for ct, cg in curves], axis=0)
         out.append(b)
     return out
+
+
+@dataclass(frozen=True)
+class RolloutJob:
+    """Everything one episode depends on, by value, so any process (or a study backend) can run it with
+    :func:`run_job` and the result depends on nothing else."""
+
+    platform: str  #: built-in name or file path
+    workload: str  #: built-in name or file path
+    rate_jobs_per_ms: float | None
+    options: RunOptions
+    rule: DecisionRule
+    model: ModelConfig | None = None  #: None with mode "expert"
+    weights: dict[str, torch.Tensor] | None = None
+    mode: str = "sample"
+    sigma: float = 0.0
+    label: bool = False
+    policy_seed: int = 0
+    energy_weight: float = 0.0
+
+
+def run_job(job: RolloutJob) -> Episode:
+    """Run :class:`RolloutJob` ``job`` (in this process) and return its episode, trimmed for transfer."""
+    from soc_emu.runner import ArrivalOverrides, apply_overrides, resolve_scenario
+
+    torch.set_num_threads(1)
+    platform, workload = resolve_scenario(job.platform, job.workload)
+    if job.rate_jobs_per_ms is not None:
+        workload = apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=job.rate_jobs_per_ms))
+    net = None
+    if job.model is not None and job.weights is not None:
+        net = DeepSoCSNet(job.model)
+        net.load_state_dict(job.weights)
+        net.eval()
+    episode = run_episode(platform, workload, job.options, net, job.rule, mode=job.mode, sigma=job.sigma,
+                          label=job.label, policy_seed=job.policy_seed, pair_features=job.model is not None and job.model.pe_head,
+                          energy_weight=job.energy_weight)
+    for step in episode.steps:
+        step.obs.refs = []  # not needed for learning; keeps the transfer small
+    return episode
+
+
+class RolloutPool:
+    """Runs :class:`RolloutJob` lists on ``workers`` local processes (in this process with one worker).
+
+    Results come back in job order and do not depend on the worker count.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.executor: ProcessPoolExecutor | None = None
+        if workers > 1:
+            self.executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+
+    def map(self, jobs: list[RolloutJob]) -> list[Episode]:
+        """Run every job; episodes in job order."""
+        return self.run(run_job, jobs)
+
+    def run(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        """``[fn(item) for item in items]`` on the workers (``fn`` must be a module-level function)."""
+        if self.executor is None or len(items) == 1:
+            return [fn(item) for item in items]
+        return list(self.executor.map(fn, items))
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
+            self.executor = None
+
+    def __enter__(self) -> RolloutPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -23,7 +23,6 @@ finished rounds but rebuilds the labelled data set from new expert episodes.
 from __future__ import annotations
 
 import csv
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -37,9 +36,10 @@ import torch
 
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.features import DecisionRule
+from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Step, imitation_outputs, log_probs
-from agents.rollout import Episode, input_dependent_baseline, run_episode
+from agents.rollout import RolloutJob, RolloutPool, input_dependent_baseline
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
@@ -114,69 +114,6 @@ class TrainConfig:
                 raise SocEmuError(msg, source=f"--{name.replace('_', '-')}")
 
 
-# ---------------------------------------------------------------------------------------------- workers
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(platform_spec: str, workload_spec: str) -> None:
-    torch.set_num_threads(1)
-    from soc_emu.formats import load_platform, load_workload
-
-    _WORKER["platform"] = load_platform(platform_spec)
-    _WORKER["workload"] = load_workload(workload_spec)
-    _WORKER["net"] = None
-
-
-def _with_rate(workload, rate: float):  # type: ignore[no-untyped-def]
-    from soc_emu.runner import ArrivalOverrides, apply_overrides
-
-    return apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=rate))
-
-
-def _worker_episode(task: tuple) -> Episode:  # type: ignore[type-arg]
-    """Run one episode in a worker: ``(model config, state dict | None, rule dict, run args)``."""
-    model_cfg, state, rule_d, rate, options, mode, sigma, label, policy_seed = task
-    net = None
-    if state is not None:
-        net = _WORKER.get("net")
-        if net is None or net.config != model_cfg:
-            net = DeepSoCSNet(model_cfg)
-            _WORKER["net"] = net
-        net.load_state_dict(state)
-        net.eval()
-    rule = DecisionRule(Binding(rule_d[0]), rule_d[1], rule_d[2])
-    workload = _with_rate(_WORKER["workload"], rate)
-    ep = run_episode(_WORKER["platform"], workload, options, net, rule, mode=mode, sigma=sigma, label=label, policy_seed=policy_seed,
-                     pair_features=model_cfg.pe_head)
-    for step in ep.steps:
-        step.obs.refs = []  # not needed for learning; keeps the transfer small
-    return ep
-
-
-class _Runner:
-    """Runs episode tasks in worker processes (or in-process with one worker)."""
-
-    def __init__(self, config: TrainConfig) -> None:
-        self.config = config
-        self.pool = None
-        _worker_init(config.platform, config.workload)
-        if config.workers > 1:
-            ctx = mp.get_context("spawn")
-            self.pool = ctx.Pool(config.workers, initializer=_worker_init, initargs=(config.platform, config.workload))
-
-    def map(self, tasks: list[tuple]) -> list[Episode]:  # type: ignore[type-arg]
-        if self.pool is None or len(tasks) == 1:
-            return [_worker_episode(t) for t in tasks]
-        return self.pool.map(_worker_episode, tasks, chunksize=1)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
-            self.pool = None
-
-
 # ---------------------------------------------------------------------------------------------- helpers
 
 
@@ -187,10 +124,6 @@ def _state(net: DeepSoCSNet) -> dict[str, torch.Tensor]:
 def _chunks(items: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _rule_tuple(rule: DecisionRule) -> tuple[str, float, float]:
-    return (rule.binding.value, rule.slack, rule.pe_slack)
 
 
 def _episode_seed(base: int, *parts: int) -> int:
@@ -342,13 +275,24 @@ class Trainer:
         return float(np.random.default_rng([seed, 17]).uniform(0.0, self.config.noise_max))
 
     def _task(self, rate: float, seed: int, mode: str, sigma: float, label: bool, policy_seed: int, jobs: int | None = None,
-              evaluation: bool = False) -> tuple:  # type: ignore[type-arg]
-        state = _state(self.net) if mode != "expert" else None
+              evaluation: bool = False) -> RolloutJob:
+        expert = mode == "expert"
         noise = 0.0 if evaluation else self._noise(seed)
-        options = self._options(seed, jobs, noise)
-        return (self.net.config, state, _rule_tuple(self.rule), rate, options, mode, sigma, label, policy_seed)
+        return RolloutJob(
+            platform=self.config.platform,
+            workload=self.config.workload,
+            rate_jobs_per_ms=rate,
+            options=self._options(seed, jobs, noise),
+            rule=self.rule,
+            model=None if expert else self.net.config,
+            weights=None if expert else _state(self.net),
+            mode=mode,
+            sigma=sigma,
+            label=label,
+            policy_seed=policy_seed,
+        )
 
-    def _evaluate(self, runner: _Runner, mode: str = "greedy") -> float:
+    def _evaluate(self, runner: RolloutPool, mode: str = "greedy") -> float:
         c = self.config
         tasks = [
             self._task(rate, seed, mode, 0.0, False, 0, jobs=c.eval_jobs, evaluation=True)
@@ -383,12 +327,13 @@ class Trainer:
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
                 self.opt.step()
+                require_finite_step(loss.item(), self.net, f"imitation round {self.iteration}")
                 losses.append(loss.item())
                 accs.append(float((logits.argmax(dim=1) == target).float().mean()))
         self.net.eval()
         return float(np.mean(losses)) if losses else 0.0, float(np.mean(accs)) if accs else 0.0
 
-    def _imitation(self, runner: _Runner, bar: _Progress) -> None:
+    def _imitation(self, runner: RolloutPool, bar: _Progress) -> None:
         c = self.config
         rng = np.random.default_rng([c.seed, 1])
         if not self.dataset:
@@ -429,7 +374,7 @@ class Trainer:
         self._save(best=True)
 
     # -- reinforcement learning -------------------------------------------------------------------
-    def _rl_iteration(self, runner: _Runner) -> dict[str, Any]:
+    def _rl_iteration(self, runner: RolloutPool) -> dict[str, Any]:
         c = self.config
         k = self.iteration
         frac = k / max(c.rl_iterations - 1, 1)
@@ -456,7 +401,7 @@ class Trainer:
         total_ent = 0.0
         n = len(steps)
         for idx in _chunks(list(range(n)), c.batch_steps):
-            logp, ent, _ = log_probs(self.net, [steps[i] for i in idx])
+            logp, ent, _, _ = log_probs(self.net, [steps[i] for i in idx])
             a = adv_t[idx]
             loss = -(logp * a).sum() / n - entropy_w * ent.sum() / n
             loss.backward()
@@ -464,6 +409,7 @@ class Trainer:
             total_ent += ent.detach().sum().item()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
+        require_finite_step(total_loss, self.net, f"RL iteration {self.iteration + 1}")
         self.net.eval()
         self.iteration += 1
         return {
@@ -488,7 +434,7 @@ class Trainer:
         elif (self.out / "train_log.csv").exists():
             (self.out / "train_log.csv").unlink()
         torch.set_num_threads(1)
-        runner = _Runner(c)
+        runner = RolloutPool(c.workers)
         total = (c.dagger_rounds + 1) + c.rl_iterations
         done = self.iteration if self.phase == "imitation" else (c.dagger_rounds + 1) + self.iteration
         bar = _Progress(total, self.progress, "train")

@@ -29,11 +29,15 @@ from soc_emu.errors import SocEmuError
 from soc_emu.formats import DEFAULT_PLATFORM, DEFAULT_WORKLOAD
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload
+from soc_emu.interrupts import RunInterrupted, exit_status, signal_name, signals_deferred
 from soc_emu.output.csv_trace import CsvTraceWriter
+from soc_emu.output.files import prepare_output_dir
 from soc_emu.output.gantt import DEFAULT_MAX_TASKS, GanttRecorder
-from soc_emu.output.metrics import MetricsObserver
+from soc_emu.output.metrics import MetricsObserver, backlog_metrics
 from soc_emu.output.perfetto import PerfettoTraceWriter
+from soc_emu.output.power_csv import PowerCsvWriter
 from soc_emu.output.results import write_json
+from soc_emu.output.trace_size import DEFAULT_TRACE_LIMIT_BYTES, estimate_trace
 
 if TYPE_CHECKING:
     from soc_emu.schedulers.base import Scheduler
@@ -48,6 +52,7 @@ OUTPUT_FILES = {
     "gantt_png": "gantt.png",
     "config_json": "config.json",
     "metrics_json": "metrics.json",
+    "power_csv": "power.csv",
 }
 
 
@@ -84,13 +89,16 @@ class RunConfig:
         Overrides of the workload's arrival rate and admission control.
     out_dir:
         When set, ``trace.csv``, ``trace.json``, ``gantt.png``, ``config.json`` and ``metrics.json`` are
-        written there (the directory is created).
+        written there (the directory is created), and ``power.csv`` on a platform with power data.
     gantt, gantt_max_tasks:
         Whether to draw ``gantt.png`` (with an output directory) and how many task bars at most.
     command_line:
         The command that started the run, recorded in ``config.json``.
     observers:
         Extra run observers (e.g. an invariant checker).
+    trace_limit_bytes:
+        A run whose traces are estimated larger than this is refused before it starts (``None``: no
+        limit); see :mod:`soc_emu.output.trace_size`.
     """
 
     platform: str | Platform = DEFAULT_PLATFORM
@@ -105,6 +113,7 @@ class RunConfig:
     gantt_max_tasks: int = DEFAULT_MAX_TASKS
     command_line: Sequence[str] | None = None
     observers: Sequence[object] = ()
+    trace_limit_bytes: int | None = DEFAULT_TRACE_LIMIT_BYTES
 
 
 @dataclass
@@ -139,13 +148,24 @@ class RunResult:
 
 
 def execute(config: RunConfig) -> RunResult:
-    """Run the emulator as ``config`` describes and return its metrics (and write outputs if asked)."""
-    from soc_emu.engine.simulation import simulate
+    """Run the emulator as ``config`` describes and return its metrics (and write outputs if asked).
+
+    Everything that can be checked is checked before the simulation starts (inputs, the output folder,
+    the expected trace size). A :class:`KeyboardInterrupt` (Ctrl-C, or SIGTERM inside
+    :func:`soc_emu.interrupts.terminate_raises`) during the simulation closes the traces validly, writes
+    partial ``metrics.json`` and ``config.json`` that say where the run stopped, and raises
+    :class:`~soc_emu.interrupts.RunInterrupted`.
+    """
+    from soc_emu.engine.simulation import drive, start_simulation
 
     options = config.options
     validate_options(options)
     platform, workload = resolve_scenario(config.platform, config.workload)
     workload = apply_overrides(workload, config.arrivals)
+    check_failure_types(platform, options)
+    if options.governor is not None and platform.power is None:
+        raise SocEmuError(f"platform {platform.name!r} has no operating points (try hetero_dvfs or a DS3 SoC file "
+                          "with opp lines)", source="--governor")
     scheduler = build_scheduler(config.scheduler, config.scheduler_options, config.binding)
     effective = effective_config(config, platform, workload, scheduler, options)
 
@@ -155,14 +175,16 @@ def execute(config: RunConfig) -> RunResult:
     writers: list[Any] = []
     gantt: GanttRecorder | None = None
     if config.out_dir is not None:
-        out = Path(config.out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SocEmuError(f"cannot create the output directory: {exc.strerror}", source=f"--out {out}") from exc
+        check_trace_size(workload, options, config.trace_limit_bytes)
+        out = prepare_output_dir(config.out_dir, "--out", tuple(OUTPUT_FILES.values()))
         paths = {key: out / name for key, name in OUTPUT_FILES.items()}
+        effective["run_status"] = {"state": "running"}
         write_json(paths["config_json"], effective)
         writers = [CsvTraceWriter(paths["trace_csv"]), PerfettoTraceWriter(paths["trace_json"])]
+        if platform.power is not None:  # the frequency / power / temperature timeline
+            writers.append(PowerCsvWriter(paths["power_csv"]))
+        else:
+            del paths["power_csv"]
         observers += writers
         if config.gantt:
             gantt = GanttRecorder(max_tasks=config.gantt_max_tasks)
@@ -170,27 +192,84 @@ def execute(config: RunConfig) -> RunResult:
         else:
             del paths["gantt_png"]
 
+    sim = start_simulation(platform, workload, scheduler, options, observers=observers)
     t0 = time.perf_counter()
+    interrupt: KeyboardInterrupt | None = None
     try:
-        sim = simulate(platform, workload, scheduler, options, observers=observers)
+        try:
+            drive(sim, scheduler)
+        except KeyboardInterrupt as exc:
+            interrupt = exc
     finally:
-        for writer in writers:  # close files even when the run failed
-            writer.close()
+        with signals_deferred():
+            status = run_status(sim.now, interrupt)
+            for writer in writers:  # close files even when the run failed; mark an interrupted trace
+                writer.close(status if interrupt is not None else None)
     wall = time.perf_counter() - t0
 
     metrics = metrics_obs.result()
+    if sim.power is not None:  # the power model's energy replaces the fixed-power estimate
+        metrics.update(sim.power.metrics(metrics["jobs_completed"], metrics["mean_latency_us"]))
     stats = getattr(scheduler, "stats", None)
     if callable(stats):  # schedulers that report their own figures (e.g. solver time per decision)
         metrics["scheduler_stats"] = stats()
     metrics["wall_seconds"] = wall
     done = metrics["tasks_completed"] + metrics["tasks_killed"]
     metrics["tasks_per_second"] = done / wall if wall > 0 else None
+    in_system, waiting = sim.unfinished_arrivals()
+    metrics.update(backlog_metrics(sim.now, sim.jobs_arrived, metrics["jobs_completed"], metrics["jobs_dropped"],
+                                   in_system, waiting))
+    metrics["run_status"] = status
     summary = sim.summary()
+    if interrupt is not None:
+        with signals_deferred():
+            if config.out_dir is not None:
+                write_json(paths["metrics_json"], metrics)
+                write_json(paths["config_json"], {**effective, "run_status": status})
+        where = f"; partial results in {config.out_dir}" if config.out_dir is not None else ""
+        raise RunInterrupted(
+            f"interrupted by {status['signal']} at simulated time {sim.now:.1f} us after "
+            f"{metrics['jobs_completed']} of {sim.jobs_arrived} arrived jobs completed{where}",
+            exit_status=exit_status(interrupt))
+    effective["run_status"] = status
     if config.out_dir is not None:
         if gantt is not None:
             gantt.render(paths["gantt_png"], title=f"{platform.name} / {workload.name} / {config.scheduler}")
         write_json(paths["metrics_json"], metrics)
+        write_json(paths["config_json"], effective)
     return RunResult(metrics, wall, paths, effective, summary, platform, workload)
+
+
+def run_status(sim_time_us: float, interrupt: KeyboardInterrupt | None) -> dict[str, Any]:
+    """How a run ended, as recorded in ``config.json``, ``metrics.json`` and an interrupted trace."""
+    if interrupt is None:
+        return {"state": "complete", "sim_time_us": sim_time_us}
+    return {"state": "interrupted", "signal": signal_name(interrupt), "sim_time_us": sim_time_us}
+
+
+def check_failure_types(platform: Platform, options: RunOptions) -> None:
+    """Every PE type named by the failure model must exist on the platform (a typo must not silently
+    switch failures off)."""
+    failures = options.failures
+    if failures is None or failures.pe_types is None:
+        return
+    known = sorted({pe.pe_type for pe in platform.pes})
+    for pe_type in failures.pe_types:
+        if pe_type not in known:
+            raise SocEmuError(f"no PE of type {pe_type!r} on platform {platform.name!r} (its types: "
+                              f"{', '.join(known)})", source="failures.pe_types")
+
+
+def check_trace_size(workload: Workload, options: RunOptions, limit_bytes: int | None) -> None:
+    """Refuse a run whose traces are expected to exceed ``limit_bytes`` (``None``: no limit)."""
+    if limit_bytes is None:
+        return
+    estimate = estimate_trace(workload, options)
+    if estimate.bytes > limit_bytes:
+        raise SocEmuError(
+            f"the traces would take {estimate.describe()}, more than the limit of {limit_bytes / 1e9:.2g} GB; "
+            "give --trace-limit SIZE (e.g. --trace-limit 8G, or none) to allow it, or run without --out",
+            source="--out")
 
 
 # -- steps of a run (public so callers can reuse them, e.g. to load once and run many schedulers) -----

@@ -5,7 +5,8 @@ heavy imports at module level) and ``run(args) -> int``. :func:`main` registers 
 :data:`SUBCOMMANDS` that exist, so a subcommand appears as soon as its module does.
 
 Errors a user can cause (:class:`SocEmuError`, bad flags) print one line ``soc-emu: error: ...`` on
-stderr and exit with status 2; anything else is a bug and stays a traceback.
+stderr and exit with status 2; anything else is a bug and stays a traceback. Ctrl-C (and SIGTERM where a
+command turns it into an exception) print one line ``soc-emu: interrupted ...`` and exit with 130 (143).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from soc_emu.errors import SocEmuError
+from soc_emu.interrupts import RunInterrupted, exit_status, signal_name
 
 #: Subcommands in the order ``--help`` lists them; modules that do not exist are skipped.
 SUBCOMMANDS: tuple[str, ...] = ("run", "list", "sweep", "compare", "study", "bound", "train", "hw")
@@ -35,6 +37,9 @@ class CliParser(argparse.ArgumentParser):
     so :func:`main` can report them as one line and tests can call ``main([...])``."""
 
     def error(self, message: str) -> NoReturn:
+        # "argument --rate: ..." -> "--rate: ...", the form every other error has ("<flag>: <what>").
+        if message.startswith("argument ") and ": " in message:
+            message = message[len("argument "):]
         raise UsageError(message)
 
 
@@ -94,3 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_error(str(exc))
     except BrokenPipeError:  # e.g. `soc-emu list | head`
         return 0
+    except RunInterrupted as exc:  # partial results were written; the message says where
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        print(f"{PROG}: interrupted by {signal_name(exc)}", file=sys.stderr)
+        return exit_status(exc)

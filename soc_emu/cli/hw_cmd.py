@@ -13,6 +13,9 @@ import argparse
 import json
 import sys
 
+from soc_emu.cli.arguments import check_ranges, output_file_arg
+from soc_emu.formats.limits import Range
+
 HELP = "generate InTAR-style accelerators and report their simulated performance"
 KERNELS = ("mlp", "ffn", "cnn", "attention")
 VARIANTS = ("sequential", "dataflow", "intar")
@@ -22,6 +25,22 @@ BUDGET_FLAGS = (("lanes", "MAC lanes in total (default 16)"),
                 ("words-per-cycle", "off-chip bandwidth in int8 words per cycle per direction (default 4)"),
                 ("latency", "off-chip read latency in cycles (default 64)"),
                 ("weight-bytes", "on-chip weight-buffer bytes (default 1024 per MAC lane)"))
+
+
+#: Ranges of the numeric ``hw`` flags (argparse ``dest`` names): what a generator run on a workstation
+#: can honour in seconds (``--latency 100000`` used to run for minutes and gigabytes).
+HW_RANGES: dict[str, Range] = {
+    "lanes": Range(1, 256, "MAC lanes", integer=True),
+    "cores": Range(1, 16, "cores", integer=True),
+    "buffer_bytes": Range(1, 2**20, "bytes", integer=True),
+    "words_per_cycle": Range(1, 64, "words", integer=True),
+    "latency": Range(1, 1024, "cycles", integer=True),
+    "weight_bytes": Range(1, 2**22, "bytes", integer=True),
+    "seeds": Range(1, 64, "seeds", integer=True),
+    "clock_mhz": Range(1.0, 2000.0, "MHz"),
+}
+#: Range of each ``--size`` value.
+SIZE_RANGE = Range(1, 1024, integer=True)
 
 
 def _add_budget(p: argparse.ArgumentParser) -> None:
@@ -56,7 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     e.add_argument("--clock-mhz", type=float, default=250.0, metavar="MHZ",
                    help="clock frequency that turns cycles into microseconds (default 250)")
     e.add_argument("--name", default="intar_fpga", help="name recorded in the file (default intar_fpga)")
-    e.add_argument("--out", required=True, metavar="FILE", help="timings file to write (TOML)")
+    e.add_argument("--out", required=True, metavar="FILE", type=output_file_arg, help="timings file to write (TOML)")
     _add_budget(e)
     p.set_defaults(handler=run, hw_parser=p)
     return p
@@ -81,10 +100,13 @@ def _sizes(items: list[str], *, scoped: bool) -> dict:
             number = int(value)
         except ValueError:
             raise HwError(f"expected {'KERNEL.KEY' if scoped else 'KEY'}=N, not {item!r}", source="--size") from None
+        SIZE_RANGE.check(number, f"--size {key}")
         if scoped:
             kernel, _, name = key.partition(".")
             if not name:
                 raise HwError(f"expected KERNEL.KEY=N, not {item!r}", source="--size")
+            if kernel not in KERNELS:
+                raise HwError(f"unknown kernel {kernel!r} in {item!r}; known: {', '.join(KERNELS)}", source="--size")
             sizes.setdefault(kernel, {})[name] = number
         else:
             sizes[key] = number
@@ -116,6 +138,7 @@ def format_table(records: list[dict], speedups: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``generate`` / ``report``."""
+    check_ranges(args, HW_RANGES)  # before any import or work: --latency 100000 must not start
     from hw import api
     from hw.errors import HwError
 
@@ -126,8 +149,12 @@ def run(args: argparse.Namespace) -> int:
               f"estimated {int(result['estimate_cycles'])} cycles)")
         return 0
     if args.hw_command == "report":
-        records = api.report(args.kernel, args.variant, seeds=range(max(args.seeds, 1)),
-                             sizes=_sizes(args.size, scoped=True), budget=_budget(args), cells=not args.no_cells)
+        sizes = _sizes(args.size, scoped=True)
+        unreported = sorted(set(sizes) - set(args.kernel or KERNELS))
+        if unreported:
+            raise HwError(f"sizes given for kernel(s) {', '.join(unreported)}, which are not reported", source="--size")
+        records = api.report(args.kernel, args.variant, seeds=range(args.seeds),
+                             sizes=sizes, budget=_budget(args), cells=not args.no_cells)
         summary = api.speedups(records)
         if args.json:
             print(json.dumps({"designs": records, "speedups": summary}, indent=2, default=str))
@@ -136,14 +163,14 @@ def run(args: argparse.Namespace) -> int:
         return 0 if all(r["bit_exact"] for r in records) else 1
     if args.hw_command == "export-timings":
         from hw.export import timings_toml
+        from soc_emu.output.files import atomic_write_text
 
         if not args.clock_mhz > 0:
             raise HwError(f"must be > 0, got {args.clock_mhz}", source="--clock-mhz")
         records = api.report(args.kernel, [args.variant], budget=_budget(args), cells=False)
         command = "soc-emu " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
         text = timings_toml(records, clock_mhz=args.clock_mhz, name=args.name, command=command)
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        atomic_write_text(args.out, text)
         print(f"wrote {args.out}: " + ", ".join(f"{r['kernel']} {r['cycles']} cycles" for r in records))
         return 0
     args.hw_parser.print_help(sys.stdout)

@@ -13,6 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register ``list``."""
     p = subparsers.add_parser("list", help=HELP, description=HELP + ".")
     p.add_argument("kind", nargs="?", choices=KINDS, help="list only this kind (default: all)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {kind: {name: description}} on stdout")
     p.set_defaults(handler=run)
     return p
 
@@ -30,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     """Print the catalogue as aligned name / description columns."""
     items = catalogue()
     kinds = [args.kind] if args.kind else list(KINDS)
+    if args.json:
+        import json
+
+        sys.stdout.write(json.dumps({kind: items[kind] for kind in kinds}, indent=2) + "\n")
+        return 0
     out = []
     for kind in kinds:
         out.append(f"{kind}:")

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from soc_emu.cli.arguments import nonempty_arg, output_dir_arg, ranged_arg
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 
 HELP = "run one emulation and report its metrics"
 
@@ -35,23 +37,23 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``run`` and ``sweep``: platform, workload, binding, admission, run length,
     noise, failures and bus contention (no imports: ``--help`` of any command stays fast)."""
     what = p.add_argument_group("what to run")
-    what.add_argument("--platform", metavar="NAME|FILE",
+    what.add_argument("--platform", metavar="NAME|FILE", type=nonempty_arg("a platform name or file"),
                       help="platform name or file (default: the built-in default, marked in `soc-emu list`)")
-    what.add_argument("--workload", metavar="NAME|FILE|APP[:W],...",
+    what.add_argument("--workload", metavar="NAME|FILE|APP[:W],...", type=nonempty_arg("a workload"),
                       help="workload name or file, or comma-separated applications (optionally app:weight) "
                            "forming a mix, or random:key=value,... (default: the built-in default workload)")
     what.add_argument("--binding", choices=("on_ready", "late"), default=None,
                       help="bind tasks when they become ready (DS3) or only when a PE is idle "
                            "(default: the scheduler's)")
     load = p.add_argument_group("admission")
-    load.add_argument("--max-jobs", type=int, metavar="N", help="cap on jobs in the system at once")
+    load.add_argument("--max-jobs", type=ranged_arg(limits.JOBS), metavar="N", help="cap on jobs in the system at once")
     load.add_argument("--drop", action="store_true", default=None,
                       help="drop jobs arriving while the cap is reached (default: they wait)")
     length = p.add_argument_group("run length and randomness")
     count = length.add_mutually_exclusive_group()
-    count.add_argument("--jobs", type=int, metavar="N", help="number of jobs to generate (default: 200)")
-    count.add_argument("--duration", type=float, metavar="US", help="simulated time to run instead (us)")
-    length.add_argument("--noise", type=float, default=0.0, metavar="RSD",
+    count.add_argument("--jobs", type=ranged_arg(limits.JOBS), metavar="N", help="number of jobs to generate (default: 200)")
+    count.add_argument("--duration", type=ranged_arg(limits.POSITIVE_TIME_US), metavar="US", help="simulated time to run instead (us)")
+    length.add_argument("--noise", type=ranged_arg(limits.NOISE_RSD), default=0.0, metavar="RSD",
                         help="relative std-dev of execution times (default: 0)")
     length.add_argument("--failures", metavar="MTBF_US,REPAIR_US",
                         help="PE failures: mean time between failures and mean repair time (us)")
@@ -59,29 +61,57 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
                         help="only PEs of these types fail (default: all)")
     length.add_argument("--shared-bus", action="store_true", default=None,
                         help="transfers queue on one shared bus (contention)")
+    what.add_argument("--governor", metavar="NAME|userspace:MHZ", default=None,
+                      help="DVFS governor for every cluster: performance, powersave, userspace[:MHZ], ondemand, "
+                           "schedutil (default: each cluster's own from the platform; needs a platform with OPPs)")
+
+
+#: Range of --gantt-tasks (bars in one chart).
+GANTT_TASKS = limits.Range(1, 1_000_000, "tasks", integer=True)
+
+_SIZE_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def trace_limit_arg(text: str) -> int | None:
+    """``type=`` of ``--trace-limit``: ``500M``, ``4G``, ``1.5G`` (decimal units), a byte count, or ``none``
+    (no limit, returned as 0)."""
+    spec = text.strip().upper().removesuffix("B").removesuffix("I")
+    if spec in ("NONE", "NO"):
+        return 0
+    unit = spec[-1:] if spec[-1:] in _SIZE_UNITS and spec[-1:] else ""
+    try:
+        value = float(spec[: len(spec) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 500M or 4G, or none, got {text!r}") from None
+    if not 1 <= value <= 10**15:
+        raise argparse.ArgumentTypeError(f"expected a size from 1 byte to 1000T, or none, got {text!r}")
+    return int(value)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``run`` and its options."""
     p = subparsers.add_parser("run", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scheduler", default="heft", metavar="NAME",
+    p.add_argument("--scheduler", default="heft", metavar="NAME", type=nonempty_arg("a scheduler name"),
                    help="scheduler name (default: heft; see `soc-emu list`)")
     rate = p.add_argument_group("arrivals (default: the workload's)").add_mutually_exclusive_group()
-    rate.add_argument("--rate", type=float, metavar="JOBS_PER_MS", help="mean arrival rate (jobs per ms)")
-    rate.add_argument("--interarrival", type=float, metavar="US", help="mean inter-arrival time (us)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    rate.add_argument("--rate", type=ranged_arg(limits.RATE_JOBS_PER_MS), metavar="JOBS_PER_MS", help="mean arrival rate (jobs per ms)")
+    rate.add_argument("--interarrival", type=ranged_arg(limits.INTERARRIVAL_US), metavar="US", help="mean inter-arrival time (us)")
+    p.add_argument("--seed", type=ranged_arg(limits.SEED), default=0, help="random seed (default: 0)")
     add_scenario_arguments(p)
-    p.add_argument("--model", metavar="PATH",
+    p.add_argument("--model", metavar="PATH", type=nonempty_arg("a checkpoint path"),
                    help="checkpoint for a learned scheduler (deepsocs: default is the shipped model)")
     p.add_argument("--scheduler-option", action="append", default=[], metavar="KEY=VALUE",
                    help="keyword option for the scheduler (repeatable; VALUE read as JSON when it parses, "
                         "else as a string)")
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR",
+    out.add_argument("--out", metavar="DIR", type=output_dir_arg,
                      help="write trace.csv, trace.json (Perfetto), gantt.png, config.json, metrics.json here")
-    out.add_argument("--gantt-tasks", type=int, default=None, metavar="N",
+    out.add_argument("--gantt-tasks", type=ranged_arg(GANTT_TASKS), default=None, metavar="N",
                      help="draw at most N tasks in gantt.png (default: 3000)")
+    out.add_argument("--trace-limit", type=trace_limit_arg, default=None, metavar="SIZE",
+                     help="largest trace.csv + trace.json a run may write, e.g. 500M or 4G, or 'none' "
+                          "(default: 1G); a run whose traces are estimated larger is refused before it starts")
     out.add_argument("--json", action="store_true", help="print one JSON object with the metrics on stdout")
     p.set_defaults(handler=run)
     return p
@@ -114,6 +144,8 @@ def parse_failures(text: str | None, types: str | None) -> Any:
         mtbf, repair = (float(x) for x in parts)
     except ValueError:
         raise SocEmuError(f"expected two numbers MTBF_US,REPAIR_US, got {text!r}", source="--failures") from None
+    for value in (mtbf, repair):
+        limits.POSITIVE_TIME_US.check(value, "--failures")
     pe_types = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
     with _flag_errors():
         return FailureModel(mtbf_us=mtbf, repair_us=repair, pe_types=pe_types)
@@ -121,7 +153,8 @@ def parse_failures(text: str | None, types: str | None) -> Any:
 
 #: Engine option fields to the CLI flags that set them (so errors name the flag the user typed).
 _FLAG_OF_FIELD = {"num_jobs": "--jobs", "duration_us": "--duration", "noise_rsd": "--noise", "seed": "--seed",
-                  "failures.mtbf_us": "--failures", "failures.repair_us": "--failures"}
+                  "failures.mtbf_us": "--failures", "failures.repair_us": "--failures",
+                  "failures.pe_types": "--failure-types", "governor": "--governor"}
 
 
 @contextlib.contextmanager
@@ -149,7 +182,7 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
         num_jobs, duration = (args.jobs if args.jobs is not None else RunOptions().num_jobs), None
     with _flag_errors():
         options = RunOptions(seed=args.seed, num_jobs=num_jobs, duration_us=duration, noise_rsd=args.noise,
-                             failures=failures, shared_bus=args.shared_bus)
+                             failures=failures, shared_bus=args.shared_bus, governor=getattr(args, "governor", None))
     gantt_tasks = getattr(args, "gantt_tasks", None)
     if gantt_tasks is not None and gantt_tasks < 1:
         raise SocEmuError(f"must be >= 1, got {gantt_tasks}", source="--gantt-tasks")
@@ -159,6 +192,9 @@ def config_from_args(args: argparse.Namespace, argv: list[str] | None = None) ->
     scheduler_options = parse_scheduler_options(getattr(args, "scheduler_option", []))
     if getattr(args, "model", None):
         scheduler_options["model_path"] = args.model
+    trace_limit = getattr(args, "trace_limit", None)
+    if trace_limit is not None:
+        extra["trace_limit_bytes"] = trace_limit or None  # 0: --trace-limit none
     defaults = RunConfig()
     return RunConfig(
         platform=args.platform or defaults.platform,
@@ -179,7 +215,11 @@ def run(args: argparse.Namespace) -> int:
     """Execute the run and print its report."""
     from soc_emu.runner import execute
 
-    result = execute(config_from_args(args, getattr(args, "argv", None)))
+    from soc_emu.interrupts import terminate_raises
+
+    config = config_from_args(args, getattr(args, "argv", None))
+    with _flag_errors(), terminate_raises():
+        result = execute(config)
     if args.json:
         doc = json_report(result)
         sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
@@ -222,6 +262,7 @@ def text_report(result: Any) -> str:
         "",
         f"  jobs completed / dropped   {_fmt(m['jobs_completed'])} / {_fmt(m['jobs_dropped'])}",
         f"  tasks completed / killed   {_fmt(m['tasks_completed'])} / {_fmt(m['tasks_killed'])}",
+        *_backlog_lines(m),
         f"  job latency mean           {_fmt(m['mean_latency_us'], ' us')}",
         f"  job latency p50/p95/p99    {_fmt(m['p50_latency_us'])} / {_fmt(m['p95_latency_us'])} / "
         f"{_fmt(m['p99_latency_us'])} us",
@@ -231,6 +272,13 @@ def text_report(result: Any) -> str:
         f"  mean utilisation           {_fmt(_pct(m['mean_utilization']), ' %')}",
         f"  energy                     {_fmt(m['energy_total_uj'], ' uJ')}",
     ]
+    if "average_power_w" in m:  # a platform with power data
+        lines.append(f"  average power / EDP        {_fmt(m['average_power_w'], ' W', 3)} / "
+                     f"{_fmt(m['edp_uj_us'], ' uJ us', 0)}")
+        if m["peak_temperature_c"] is not None:
+            throttled = sum(m["time_throttled_us"].values())
+            lines.append(f"  temperature peak / mean    {_fmt(m['peak_temperature_c'], ' C')} / "
+                         f"{_fmt(m['mean_temperature_c'], ' C')}, throttled {_fmt(throttled, ' us')}")
     if m["jobs_with_deadline"]:
         lines.append(f"  deadline misses            {m['deadline_misses']} of {m['jobs_with_deadline']}")
     if m["pe_failures"]:
@@ -248,6 +296,17 @@ def text_report(result: Any) -> str:
     else:
         lines.append("no files written (use --out DIR for traces, a Gantt chart and the configuration)")
     return "\n".join(lines) + "\n"
+
+
+def _backlog_lines(m: dict[str, Any]) -> list[str]:
+    """Which jobs the latency figures cover, and the jobs left unfinished at the end (with their ages)."""
+    lines = [f"  latency covers             {m['latency_covers']}"]
+    if m["jobs_unfinished"]:
+        age = m["unfinished_age_us"]
+        lines.append(f"  unfinished at the end      {m['jobs_unfinished']:,} ({m['jobs_in_system_at_end']:,} in the "
+                     f"system, {m['jobs_waiting_at_end']:,} waiting), age mean / max {_fmt(age['mean'])} / "
+                     f"{_fmt(age['max'])} us")
+    return lines
 
 
 def _pct(x: float | None) -> float | None:

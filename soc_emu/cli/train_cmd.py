@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from soc_emu.cli.arguments import number_list
+from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
+from soc_emu.formats import limits
+from soc_emu.formats.limits import Range
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -25,6 +27,7 @@ examples:
   soc-emu train --out runs/deepsocs --time-budget 40
   soc-emu train --out runs/deepsocs --resume
   cp runs/deepsocs/best.pt agents/checkpoints/deepsocs_hetero.pt   # ship it
+  soc-emu train --finetune --platform ds3 --rate-min 15 --rate-max 30 --time-budget 15 --out runs/ft_ds3
 """
 
 
@@ -34,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--platform", default="hetero", metavar="NAME|FILE", help="platform (default: hetero)")
     p.add_argument("--workload", default="ds3_mix", metavar="NAME|FILE", help="workload (default: ds3_mix)")
-    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", help="output directory (default: runs/deepsocs)")
+    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg, help="output directory (default: runs/deepsocs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole run (default: 0)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
@@ -68,14 +71,54 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     m.add_argument("--embed", type=int, default=16)
     m.add_argument("--mp-steps", type=int, default=3, help="message-passing steps (default 3)")
     m.add_argument("--pe-head", action="store_true", help="learn the PE choice too (default: earliest finish time)")
+    ft = p.add_argument_group("fine-tuning with PPO (GAE, value head) from a checkpoint")
+    ft.add_argument("--finetune", nargs="?", const="shipped", default=None, metavar="CHECKPOINT",
+                    help="PPO from CHECKPOINT (default: the shipped one) on --platform/--workload or the --scenario list, "
+                         "for --time-budget minutes (default 15), then a held-out test against every heuristic")
+    ft.add_argument("--scenario", action="append", default=None, metavar="PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures]",
+                    help="a training scenario (repeatable); default: --platform/--workload at --rate-min..--rate-max")
+    ft.add_argument("--energy-weight", type=float, default=0.0, metavar="US_PER_UJ",
+                    help="reward = -(latency + weight x energy above idle); default 0")
+    ft.add_argument("--test-seeds", default="1001,1002,1003", metavar="SEED[,...]", help="held-out test seeds (default 1001,1002,1003)")
+    ft.add_argument("--test-jobs", type=int, default=500, metavar="N", help="jobs per held-out test run (default 500)")
     p.set_defaults(handler=run)
     return p
 
 
+#: Range of every numeric ``train`` flag (argparse ``dest`` names); the model sizes come from
+#: :data:`agents.guards.MODEL_LIMITS`, shared with checkpoint loading.
+TRAIN_RANGES: dict[str, Range] = {
+    "seed": Range(0, 2**32 - 1, integer=True),
+    "jobs_per_episode": Range(1, 100_000, "jobs", integer=True),
+    "rate_min": limits.RATE_JOBS_PER_MS,
+    "rate_max": limits.RATE_JOBS_PER_MS,
+    "noise": limits.NOISE_RSD,
+    "expert_episodes": Range(1, 10_000, integer=True),
+    "dagger_rounds": Range(0, 1_000, integer=True),
+    "dagger_episodes": Range(1, 10_000, integer=True),
+    "imitation_epochs": Range(1, 1_000, integer=True),
+    "rl_iterations": Range(0, 1_000_000, integer=True),
+    "rollouts": Range(1, 1_024, integer=True),
+    "workers": Range(1, 256, integer=True),
+    "lr": Range(0.0, 1.0, low_open=True),
+    "entropy": Range(0.0, 10.0),
+    "eval_every": Range(1, 1_000_000, integer=True),
+    "eval_jobs": Range(1, 100_000, "jobs", integer=True),
+    "time_budget": Range(0.0, 1e6, "minutes", low_open=True),
+    "energy_weight": Range(0.0, 1e6, "us per uJ"),
+    "test_jobs": Range(1, 100_000, "jobs", integer=True),
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results are."""
+    from agents.guards import MODEL_LIMITS
     from agents.training import TrainConfig, Trainer
     from soc_emu.errors import SocEmuError
+    from soc_emu.output.files import prepare_output_dir
+
+    check_ranges(args, {**TRAIN_RANGES, **MODEL_LIMITS})
+    prepare_output_dir(args.out, "--out")
 
     if not args.noise >= 0:
         raise SocEmuError(f"must be >= 0, got {args.noise}", source="--noise")
@@ -85,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from soc_emu.runner import resolve_scenario
 
     resolve_scenario(args.platform, args.workload)
+    if args.finetune is not None:
+        return run_finetune(args)
     config = TrainConfig(
         platform=args.platform,
         workload=args.workload,
@@ -104,8 +149,8 @@ def run(args: argparse.Namespace) -> int:
         entropy_start=args.entropy[0],
         entropy_end=args.entropy[1],
         eval_every=args.eval_every,
-        eval_rates=number_list(args.eval_rates, float, "--eval-rates", positive=True),
-        eval_seeds=number_list(args.eval_seeds, int, "--eval-seeds"),
+        eval_rates=number_list(args.eval_rates, float, "--eval-rates", limit=limits.RATE_JOBS_PER_MS),
+        eval_seeds=number_list(args.eval_seeds, int, "--eval-seeds", limit=TRAIN_RANGES["seed"]),
         eval_jobs=args.eval_jobs,
         time_budget_s=args.time_budget * 60.0 if args.time_budget is not None else None,
         hidden=args.hidden,
@@ -123,4 +168,51 @@ def run(args: argparse.Namespace) -> int:
     expert = f"{result.expert_eval_latency_us:.2f} us" if result.expert_eval_latency_us is not None else "n/a"
     print(f"trained in {result.elapsed_s / 60:.1f} min; best greedy evaluation latency {best} (expert {expert})")
     print(f"best model: {result.best}\nlatest checkpoint: {result.checkpoint}\nlog: {result.log}")
+    return 0
+
+
+def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+    """The ``--scenario`` list (or --platform/--workload at --rate-min..--rate-max), each checked to load."""
+    from agents.ppo import Scenario
+    from soc_emu.errors import SocEmuError
+    from soc_emu.runner import resolve_scenario
+
+    if not args.scenario:
+        return (Scenario(args.platform, args.workload, args.rate_min, args.rate_max, args.noise),)
+    out = []
+    for text in args.scenario:
+        parts = text.split(":")
+        failures = len(parts) == 5 and parts[4] == "failures"
+        try:
+            if len(parts) not in (4, 5) or (len(parts) == 5 and not failures):
+                raise ValueError
+            platform, workload, lo, hi = parts[0], parts[1], float(parts[2]), float(parts[3])
+        except ValueError:
+            raise SocEmuError(f"expected PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures], got {text!r}", source="--scenario") from None
+        if not 0 < lo <= hi:
+            raise SocEmuError(f"need 0 < RATE_MIN <= RATE_MAX, got {text!r}", source="--scenario")
+        resolve_scenario(platform, workload)
+        out.append(Scenario(platform, workload, lo, hi, args.noise, failures))
+    return tuple(out)
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    """``--finetune``: PPO from a checkpoint within a time budget, then the held-out test."""
+    from agents.finetune import finetune
+
+    budget_min = args.time_budget if args.time_budget is not None else 15.0
+    checkpoint = None if args.finetune == "shipped" else args.finetune
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
+                      seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
+                      test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
+                      episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
+    print(f"fine-tuned in {result.elapsed_s / 60:.1f} min; best model: {result.best}")
+    for name, comparison in result.comparisons.items():
+        print(f"{name} (held-out mean latency):")
+        print("\n".join(comparison.lines()))
     return 0

@@ -11,7 +11,12 @@ import math
 from dataclasses import dataclass
 from numbers import Integral
 
+from typing import TYPE_CHECKING
+
 from soc_emu.errors import SocEmuError
+
+if TYPE_CHECKING:
+    from soc_emu.power.governors import GovernorSpec
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class RunOptions:
         Random PE failures, or ``None``.
     shared_bus:
         Override the platform's ``interconnect.shared_bus`` (``None``: use the platform's setting).
+    governor:
+        DVFS governor for every cluster, ``NAME`` or ``userspace:MHZ`` (see :mod:`soc_emu.power.governors`);
+        ``None``: each cluster's own from the platform file. Needs a platform with power data.
     """
 
     seed: int = 0
@@ -67,6 +75,7 @@ class RunOptions:
     noise_rsd: float = 0.0
     failures: FailureModel | None = None
     shared_bus: bool | None = None
+    governor: str | None = None
 
     def __post_init__(self) -> None:
         if self.num_jobs is not None and not (isinstance(self.num_jobs, Integral) and self.num_jobs >= 1):
@@ -77,3 +86,12 @@ class RunOptions:
             raise SocEmuError(f"noise relative std-dev must be a finite number >= 0, got {self.noise_rsd!r}", source="noise_rsd")
         if not isinstance(self.seed, Integral) or isinstance(self.seed, bool) or self.seed < 0:
             raise SocEmuError(f"seed must be an integer >= 0, got {self.seed!r}", source="seed")
+        self.governor_spec()
+
+    def governor_spec(self) -> GovernorSpec | None:
+        """The parsed ``governor`` (validated: an unknown name raises :class:`SocEmuError`)."""
+        if self.governor is None:
+            return None
+        from soc_emu.power.governors import GovernorSpec
+
+        return GovernorSpec.parse(self.governor, source="governor")

@@ -85,6 +85,18 @@ class TransferRecord:
     volume: float
 
 
+@dataclass(frozen=True, slots=True)
+class PowerRecord:
+    """A cluster's frequency, power or temperature changed (only on platforms with power data)."""
+
+    time_us: float
+    cluster: str
+    mhz: float  #: current frequency (nan for a cluster without OPPs)
+    power_w: float  #: cluster power from now on
+    temperature_c: float  #: nan for a cluster without a thermal node
+    throttled: bool  #: a thermal trip caps the frequency
+
+
 class RunObserver(Protocol):
     """Consumes records as the engine produces them. All methods are optional in practice: the engine
     calls only those an observer defines (see :func:`soc_emu.engine.simulation.Simulation`)."""
@@ -98,5 +110,7 @@ class RunObserver(Protocol):
     def on_pe_event(self, record: PEEventRecord) -> None: ...
 
     def on_transfer(self, record: TransferRecord) -> None: ...
+
+    def on_power(self, record: PowerRecord) -> None: ...
 
     def on_finish(self, end_us: float) -> None: ...

@@ -41,6 +41,12 @@ Stopping
     ``num_jobs``: the run ends when all generated jobs left the system. ``duration_us``: the run ends at
     that time (with ``num_jobs`` as well: whichever comes first). Trace arrivals also end with the trace.
 
+Power
+    On a platform with power data (``Platform.power``) a :class:`~soc_emu.power.driver.PowerDriver`
+    scales execution times with the clusters' frequencies, integrates energy and temperature between
+    events and runs the governors; the engine calls it when a task starts or stops, when a PE fails or
+    is repaired, and at the start and end of the run. Without power data no driver exists.
+
 Observers get records as they happen, only through the ``on_*`` methods they define; the engine keeps no
 history (finished jobs are dropped at once).
 """
@@ -267,6 +273,17 @@ class Simulation:
         self._on_pe_event = hooks("on_pe_event")
         self._on_transfer = hooks("on_transfer")
         self._on_finish = hooks("on_finish")
+        self._power = None
+        if platform.power is not None:
+            from soc_emu.power.driver import PowerDriver
+
+            self._power = PowerDriver(platform, self._pes, self.env, options.governor_spec(), self._retime,
+                                      hooks("on_power"))
+            self._on_job.append(self._power.on_job)
+            self._view.power = self._power
+        elif options.governor is not None:
+            raise SocEmuError(f"platform {platform.name!r} has no operating points, so no governor applies",
+                              source="governor")
 
     # ------------------------------------------------------------------ public API
 
@@ -293,6 +310,11 @@ class Simulation:
     def scheduler_rng(self) -> np.random.Generator:
         """The scheduler's generator: a child stream independent of arrivals, noise and failures."""
         return self._scheduler_rng
+
+    @property
+    def power(self) -> Any:
+        """The run's :class:`~soc_emu.power.driver.PowerDriver` (``None`` without power data)."""
+        return self._power
 
     def view(self) -> SystemView:
         """The live system view (valid at any time; its ``trigger`` is that of the last decision)."""
@@ -442,6 +464,11 @@ class Simulation:
         self._want = True
         self._trigger = self._view.trigger
 
+    def unfinished_arrivals(self) -> tuple[list[float], list[float]]:
+        """Arrival times of the jobs still admitted and unfinished, and of those still waiting for
+        admission (what a duration-bounded or interrupted run leaves behind)."""
+        return [job.arrival_us for job in self._jobs.values()], [item[2] for item in self._admission]
+
     def summary(self) -> dict[str, Any]:
         """Cheap run counters (no metrics)."""
         return {
@@ -463,6 +490,8 @@ class Simulation:
         self._started = True
         for hook in self._on_start:
             hook(self.platform, self.env.now)
+        if self._power is not None:
+            self._power.begin()
         self._schedule_next_arrival()
         for s in self._pes:
             if s.fail_rng is not None:
@@ -478,6 +507,8 @@ class Simulation:
         self._over = True
         self._finished = True
         self._open = False
+        if self._power is not None:
+            self._power.end()
         for hook in self._on_finish:
             hook(env.now)
 
@@ -708,13 +739,28 @@ class Simulation:
         job.status[task] = _RUNNING
         job.start_us[task] = now
         duration = nominal * self._factors[job.job_id][task] if self._noise is not None else nominal
+        if self._power is not None:
+            duration = self._power.started(ps, slot, job.job_id, kernel, duration)
         ev = Timeout(self.env, overhead + duration, (ps, slot, token))
+        ev.callbacks.append(self._on_task_done)
+
+    def _retime(self, ps: _PE, slot: int, remaining: float) -> None:
+        """Move the finish of the task executing on ``slot`` to ``remaining`` us from now (the power
+        driver calls this when a frequency change rescales the task's remaining work)."""
+        token = self._token
+        self._token = token + 1
+        ps.slot_token[slot] = token
+        ref = ps.slot_ref[slot]
+        ps.expected_finish_us[ps.running.index(ref)] = self.env.now + remaining
+        ev = Timeout(self.env, remaining, (ps, slot, token))
         ev.callbacks.append(self._on_task_done)
 
     def _on_task_done(self, ev: simpy.Event) -> None:
         ps, slot, token = ev._value
         if ps.slot_token[slot] != token:
-            return  # killed by a failure
+            return  # killed by a failure (or re-timed by a frequency change)
+        if self._power is not None:
+            self._power.finished(ps, slot)
         now = self.env.now
         ref = ps.slot_ref[slot]
         ps.slot_ref[slot] = None
@@ -785,6 +831,8 @@ class Simulation:
             job = self._jobs[ref.job_id]
             task = ref.task
             if job.status[task] == _RUNNING:
+                if self._power is not None:
+                    self._power.finished(ps, slot)
                 self.tasks_killed += 1
                 if self._on_task:
                     self._emit_task(job, task, ps, slot, now, False)
@@ -805,6 +853,8 @@ class Simulation:
         ps.queue_inputs_us.clear()
         ps.queued_work_us = 0.0
         ps.loaded_kernel[:] = ps.pe.initial_kernels()
+        if self._power is not None:
+            self._power.pe_down(ps)
         self._ready.extend(returned)
         self._want = True
         if self._trigger is None:
@@ -815,6 +865,8 @@ class Simulation:
     def _on_repair(self, ev: simpy.Event) -> None:
         ps: _PE = ev._value
         ps.down = False
+        if self._power is not None:
+            self._power.pe_up(ps)
         self._pe_event(ps, False)
         self._want = True
         if self._trigger is None:
@@ -841,6 +893,19 @@ def simulate(
     The scheduler's ``binding`` and ``dispatch_order`` configure the engine; ``reset`` gets the platform
     and the run's scheduler generator.
     """
+    return drive(start_simulation(platform, workload, scheduler, options, observers=observers), scheduler)
+
+
+def start_simulation(
+    platform: Platform,
+    workload: Workload,
+    scheduler: Any,
+    options: RunOptions | None = None,
+    *,
+    observers: Sequence[object] = (),
+) -> Simulation:
+    """The :class:`Simulation` that :func:`simulate` drives, configured for ``scheduler`` (which is reset),
+    before its first event: a caller that keeps it can report the simulated time if the run is cut short."""
     sim = Simulation(
         platform,
         workload,
@@ -850,6 +915,11 @@ def simulate(
         observers=observers,
     )
     scheduler.reset(platform, sim.scheduler_rng())
+    return sim
+
+
+def drive(sim: Simulation, scheduler: Any) -> Simulation:
+    """Run ``sim`` to its end, asking ``scheduler`` at every decision point; return it."""
     decide = scheduler.decide
     submit = sim.submit
     next_decision = sim.next_decision

@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from soc_emu.model.platform import Platform, ProcessingElement
 from soc_emu.model.taskgraph import TaskGraph
@@ -141,9 +141,12 @@ class SystemView:
         Per-PE run-time state, indexed like ``platform.pes``.
     ready:
         Unassigned ready tasks, in the order they became ready.
+    power:
+        The run's :class:`~soc_emu.power.driver.PowerDriver` on a platform with power data (current
+        frequencies, execution-time scaling, marginal power, energy so far), else ``None``.
     """
 
-    __slots__ = ("now", "platform", "binding", "trigger", "jobs", "pes", "ready")
+    __slots__ = ("now", "platform", "binding", "trigger", "jobs", "pes", "ready", "power")
 
     def __init__(
         self,
@@ -155,6 +158,7 @@ class SystemView:
         jobs: Mapping[int, JobState],
         pes: Sequence[PEState],
         ready: Sequence[TaskRef],
+        power: Any = None,
     ) -> None:
         self.now = now
         self.platform = platform
@@ -163,6 +167,13 @@ class SystemView:
         self.jobs = jobs
         self.pes = pes
         self.ready = ready
+        self.power = power
+
+    @property
+    def energy_uj(self) -> float | None:
+        """Energy drawn since the run started (uJ) under the power model; ``None`` without power data
+        (a reward can then use the fixed-power formula of :mod:`soc_emu.output.metrics`)."""
+        return None if self.power is None else self.power.energy_uj()
 
     def kernel(self, ref: TaskRef) -> str:
         """The kernel (task type) of a task."""

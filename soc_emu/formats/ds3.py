@@ -26,6 +26,15 @@ Semantics, as in DS3's own parser:
 * Active power: the 1-core figure of the ``power_profile`` at the highest listed frequency (DS3 runs its
   ``performance`` DVFS mode at the top OPP); idle power 0. DS3Gym's per-task power column is a
   placeholder (it repeats the time) and is ignored.
+* Power (see :mod:`soc_emu.power`): a resource with ``opp`` lines and a ``power_profile`` is a power
+  cluster: its OPPs (``opp <MHz> <mV>``), DS3's measured cluster power by frequency and number of busy
+  cores (``power_profile``; ``PG_profile``, power-gated idle cores, is used instead when it lists every
+  frequency ``power_profile`` lists), its governor from ``DVFS_mode`` (performance, powersave,
+  ondemand, userspace) and its throttling caps ``trip_freq`` at the trip temperatures of
+  :data:`DS3_TRIP_C`, on a thermal node (only for resources whose ``trip_freq`` caps something) with the assumed :data:`DS3_THERMAL` figures (DS3's SoC files
+  carry no thermal parameters). ``DTPM_trip_freq`` is read and checked but not used (it belongs to DS3's
+  DTPM policies, which we do not model). A resource without ``opp`` lines or without a power profile
+  keeps a fixed power.
 * DS3 type names map to :data:`soc_emu.model.PE_TYPES`: LTL -> cpu_little, BIG -> cpu_big, CPU -> cpu,
   ACC with FFT/VIT/MM in the name -> acc_fft/acc_viterbi/acc_mm, other ACC -> acc, anything else lowercased.
 
@@ -43,7 +52,12 @@ import math
 from dataclasses import dataclass, field
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 from soc_emu.model import Edge, Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
+from soc_emu.power.governors import GOVERNORS, GovernorSpec
+from soc_emu.power.model import ClusterPower, PowerSpec, ProfilePower
+from soc_emu.power.opp import OperatingPoint, OppTable
+from soc_emu.power.thermal import ThermalParams
 
 NON_PE_TYPES = frozenset({"MEM", "CAC"})
 _HEADER_KEYS = ("resource_type", "resource_name", "resource_ID", "capacity", "num_supported_functionalities")
@@ -51,6 +65,12 @@ _RESOURCE_SETTINGS = frozenset(
     {"opp", "trip_freq", "DTPM_trip_freq", "power_profile", "PG_profile", "mesh_information"}
 )
 _TIMING_KEYS = ("earliest_start", "deadline", "input_vol", "output_vol")
+
+#: Trip temperatures (deg C) that ``trip_freq``'s caps apply at (DS3 keeps them outside the SoC file;
+#: these are assumed), hysteresis 3 deg C.
+DS3_TRIP_C: tuple[float, ...] = (85.0, 90.0, 95.0)
+#: Assumed thermal node of a DS3 cluster: R to ambient (deg C/W), C (J/deg C); ambient 42 deg C as in DS3.
+DS3_THERMAL = {"resistance_c_per_w": 4.0, "capacitance_j_per_c": 0.05, "ambient_c": 42.0}
 
 
 def _lines(text: str) -> list[tuple[int, list[str]]]:
@@ -74,25 +94,35 @@ def detect_ds3(text: str) -> str | None:
     return None
 
 
-def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False,
+            maximum: float = limits.MAX_TIME_US) -> float:
+    """A finite number in ``[minimum, maximum]`` (``(minimum, maximum]`` when ``strict``); the default
+    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.formats.limits`)."""
     try:
         value = float(token)
     except ValueError:
-        raise SocEmuError(f"{what}: expected a number, got {token!r}", source=where) from None
-    if math.isnan(value) or math.isinf(value) or value < minimum or (strict and value == minimum):
-        op = ">" if strict else ">="
-        raise SocEmuError(f"{what}: expected a number {op} {minimum:g}, got {token!r}", source=where)
+        raise SocEmuError(f"{what}: expected a number, got {_short(token)}", source=where) from None
+    if math.isnan(value) or math.isinf(value) or value < minimum or (strict and value == minimum) or value > maximum:
+        left = "(" if strict else "["
+        bounds = f"{left}{limits.format_bound(minimum)}, {limits.format_bound(maximum)}]"
+        raise SocEmuError(f"{what}: expected a number in {bounds}, got {_short(token)}",
+                          source=where)
     return value
 
 
-def _integer(token: str, where: str, what: str, *, minimum: int = 0) -> int:
+def _integer(token: str, where: str, what: str, *, minimum: int = 0, maximum: int = 2**63 - 1) -> int:
     try:
         value = int(token)
     except ValueError:
-        raise SocEmuError(f"{what}: expected an integer, got {token!r}", source=where) from None
-    if value < minimum:
-        raise SocEmuError(f"{what}: expected an integer >= {minimum}, got {value}", source=where)
+        raise SocEmuError(f"{what}: expected an integer, got {_short(token)}", source=where) from None
+    if not minimum <= value <= maximum:
+        raise SocEmuError(f"{what}: expected an integer in [{minimum}, {maximum}], got {_short(token)}", source=where)
     return value
+
+
+def _short(token: str) -> str:
+    """A token for an error message, shortened when huge."""
+    return repr(token) if len(token) <= 40 else f"{token[:20]!r}... ({len(token)} characters)"
 
 
 def ds3_pe_type(resource_type: str, name: str) -> str:
@@ -125,6 +155,12 @@ class _Resource:
     times: dict[str, float] = field(default_factory=dict)
     read: int = 0
     power_by_freq: dict[float, float] = field(default_factory=dict)
+    dvfs_mode: str = "performance"
+    opps: list[tuple[float, float, int]] = field(default_factory=list)  # (MHz, mV, line)
+    profile: dict[float, tuple[float, ...]] = field(default_factory=dict)
+    pg_profile: dict[float, tuple[float, ...]] = field(default_factory=dict)
+    trip_mhz: tuple[float, ...] = ()
+    dtpm_trip_mhz: tuple[float, ...] = ()
 
     @property
     def is_pe(self) -> bool:
@@ -143,6 +179,7 @@ def _parse_header(tokens: list[str], where: str, line: int) -> _Resource:
         )
     if len(args) >= 10 and args[2:10:2] == list(_HEADER_KEYS[1:]):  # DS3 keyword dialect
         rtype, name, rid, cap, nf = args[1], args[3], args[5], args[7], args[9]
+        mode = args[11] if len(args) >= 12 and args[10] == "DVFS_mode" else "performance"
         gym = False
     else:  # DS3Gym positional dialect
         if len(args) < 5:
@@ -150,16 +187,79 @@ def _parse_header(tokens: list[str], where: str, line: int) -> _Resource:
                 "expected 'add_new_resource TYPE NAME ID CAPACITY NUM_FUNCTIONALITIES [DVFS_MODE]'", source=where
             )
         rtype, name, rid, cap, nf = args[:5]
+        mode = args[5] if len(args) > 5 else "performance"
         gym = True
     return _Resource(
         line=line,
         rtype=rtype,
         name=name,
         rid=_integer(rid, where, "resource ID"),
-        capacity=_integer(cap, where, "capacity", minimum=1),
+        capacity=_integer(cap, where, "capacity", minimum=1, maximum=int(limits.PE_COUNT.high)),
         functionalities=_integer(nf, where, "number of supported functionalities", minimum=0),
         gym_dialect=gym,
+        dvfs_mode=mode,
     )
+
+
+def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, number: int) -> None:
+    """One ``opp`` / ``power_profile`` / ``PG_profile`` / ``trip_freq`` / ``DTPM_trip_freq`` line."""
+    if key == "opp":
+        if len(tokens) != 3:
+            raise SocEmuError("expected 'opp <MHz> <mV>'", source=where)
+        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True),
+                       _number(tokens[2], where, "OPP voltage", strict=True), number))
+    elif key in ("power_profile", "PG_profile"):
+        if len(tokens) < 3:
+            raise SocEmuError(f"expected '{key} <MHz> <W for 1 core> ...'", source=where)
+        freq = _number(tokens[1], where, "frequency", strict=True)
+        watts = tuple(_number(t, where, "power", maximum=limits.POWER_W.high) for t in tokens[2:])
+        if len(watts) > r.capacity:
+            raise SocEmuError(f"{key} gives {len(watts)} core counts for a resource of capacity {r.capacity}",
+                              source=where)
+        if key == "power_profile":
+            r.power_by_freq[freq] = watts[0]
+            r.profile[freq] = watts
+        else:
+            r.pg_profile[freq] = watts
+    elif key in ("trip_freq", "DTPM_trip_freq"):
+        caps = []
+        for t in tokens[1:]:
+            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True))
+        if key == "trip_freq":
+            r.trip_mhz = tuple(caps)
+        else:
+            r.dtpm_trip_mhz = tuple(caps)
+
+
+def _ds3_power(resources: list[_Resource], label: str) -> PowerSpec | None:
+    """The power clusters of a DS3 SoC file (``None`` when no resource has OPPs and a power profile)."""
+    clusters: dict[str, ClusterPower] = {}
+    for r in resources:
+        if not (r.is_pe and r.opps and r.profile):
+            continue
+        where = f"{label}: line {r.opps[0][2]}"
+        opps = OppTable(tuple(OperatingPoint(f, v) for f, v, _ in r.opps), source=where)
+        pg = r.pg_profile if r.pg_profile and set(r.profile) <= set(r.pg_profile) else None
+        model = ProfilePower(profile=r.profile, pg_profile=pg, source=f"{label}: line {r.line}")
+        mode = r.dvfs_mode if r.dvfs_mode in GOVERNORS else None
+        if mode is None:
+            raise SocEmuError(f"unknown DVFS_mode {r.dvfs_mode!r} (known: {', '.join(sorted(GOVERNORS))})",
+                              source=f"{label}: line {r.line}")
+        trips = r.trip_mhz[: len(DS3_TRIP_C)]
+        thermal = None if not any(f > 0 for f in trips) else ThermalParams(
+            resistance_c_per_w=DS3_THERMAL["resistance_c_per_w"],
+            capacitance_j_per_c=DS3_THERMAL["capacitance_j_per_c"],
+            trip_c=DS3_TRIP_C[: len(trips)],
+            trip_mhz=trips,
+            hysteresis_c=3.0,
+            source=f"{label}: line {r.line}",
+        )
+        clusters[r.name] = ClusterPower(name=r.name, opps=opps, model=model,
+                                        governor=GovernorSpec(mode, source=f"{label}: line {r.line}"),
+                                        thermal=thermal, source=f"{label}: line {r.line}")
+    if not clusters:
+        return None
+    return PowerSpec(clusters=clusters, ambient_c=DS3_THERMAL["ambient_c"], source=label)
 
 
 def read_ds3_soc(text: str, label: str) -> Platform:
@@ -196,11 +296,7 @@ def read_ds3_soc(text: str, label: str) -> Platform:
             raise SocEmuError(f"unexpected {key!r} outside a resource block (expected add_new_resource or comm_band)",
                               source=where)
         elif key in _RESOURCE_SETTINGS:
-            if key == "power_profile":
-                if len(tokens) < 3:
-                    raise SocEmuError("expected 'power_profile <MHz> <W for 1 core> ...'", source=where)
-                freq = _number(tokens[1], where, "frequency")
-                current.power_by_freq[freq] = _number(tokens[2], where, "power")
+            _read_power_line(current, key, tokens, where, number)
         else:  # a functionality line: <task> <time> [<extra>...]
             if len(tokens) < 2:
                 raise SocEmuError(f"expected '<task> <execution time>', got {' '.join(tokens)!r}", source=where)
@@ -216,6 +312,10 @@ def read_ds3_soc(text: str, label: str) -> Platform:
     pe_resources = [r for r in resources if r.is_pe]
     if not pe_resources:
         raise SocEmuError("no processing elements (only memory/cache resources)", source=label)
+    total = sum(r.capacity for r in pe_resources)
+    if total > limits.PE_COUNT.high:
+        raise SocEmuError(f"the capacities add up to {total} PEs; at most {limits.PE_COUNT.high:.0f} are supported",
+                          source=label)
 
     pes: list[ProcessingElement] = []
     for r in pe_resources:
@@ -269,7 +369,7 @@ def read_ds3_soc(text: str, label: str) -> Platform:
     interconnect = Interconnect(default=Link(bandwidth=1.0), same_pe=same_pe, cluster_links=links)
     name = label.rsplit("/", 1)[-1]
     return Platform(name=name, pes=tuple(pes), interconnect=interconnect,
-                    description=f"DS3 SoC file {label}", source=label)
+                    description=f"DS3 SoC file {label}", source=label, power=_ds3_power(pe_resources, label))
 
 
 def read_ds3_job(text: str, label: str) -> TaskGraph:
@@ -291,7 +391,7 @@ def read_ds3_job(text: str, label: str) -> TaskGraph:
         elif key == "add_new_tasks":
             if len(tokens) != 2:
                 raise SocEmuError("expected 'add_new_tasks <count>'", source=where)
-            declared = _integer(tokens[1], where, "task count", minimum=1)
+            declared = _integer(tokens[1], where, "task count", minimum=1, maximum=int(limits.TASKS.high))
             declared_line = number
         elif key == "comm_vol":
             if len(tokens) != 4:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats.limits import Range
 
 _MISSING = object()
 
@@ -79,17 +80,22 @@ class Fields:
         return value
 
     def number(self, key: str, default: Any = _MISSING, *, minimum: float = 0.0, strict: bool = False,
-               allow_inf: bool = False) -> float:
-        """A number ``>= minimum`` (``> minimum`` when ``strict``)."""
+               allow_inf: bool = False, limit: Range | None = None) -> float:
+        """A number ``>= minimum`` (``> minimum`` when ``strict``), or within ``limit`` when given."""
         value = self.raw(key, default)
         if key not in self.table:
             return value
+        if limit is not None:
+            return limit.check(value, self.where(key))
         return check_number(value, self.where(key), minimum=minimum, strict=strict, allow_inf=allow_inf)
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 0) -> int:
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 0, limit: Range | None = None) -> int:
+        """An integer ``>= minimum``, or within ``limit`` when given."""
         value = self.raw(key, default)
         if key not in self.table:
             return value
+        if limit is not None:
+            return int(limit.check(value, self.where(key)))
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.error(key, f"expected an integer >= {minimum}, got {_describe(value)}")
         return value
@@ -147,9 +153,14 @@ def check_number(value: object, where: str, *, minimum: float = 0.0, strict: boo
     op = ">" if strict else ">="
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok:
-        v = float(value)
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an integer too large for a float
+            v = math.nan
         ok = not math.isnan(v) and (allow_inf or math.isfinite(v)) and (v > minimum if strict else v >= minimum)
     if not ok:
         bound = f"{minimum:g}"
-        raise SocEmuError(f"expected a number {op} {bound}, got {_describe(value)}", source=where)
+        shown = _describe(value)
+        shown = shown if len(shown) <= 40 else f"{shown[:20]}... ({len(shown)} characters)"
+        raise SocEmuError(f"expected a number {op} {bound}, got {shown}", source=where)
     return float(value)  # type: ignore[arg-type]

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 import numpy as np
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 from soc_emu.model.compatibility import check_compatible
 from soc_emu.formats.dag_files import is_dag_text, parse_dag_text
 from soc_emu.formats.ds3 import detect_ds3, read_ds3_job, read_ds3_soc
@@ -93,10 +95,12 @@ def _looks_like_path(spec: str) -> bool:
 
 def _read_file(path: str) -> str:
     """A file's text. Errors carry the path in the message, not as ``source``, so that callers that
-    re-label errors about a whole spec (``--workload: ...``) keep the file name."""
+    re-label errors about a whole spec (``--workload: ...``) keep the file name.
+
+    Only regular files are read (a FIFO would block, ``/dev/zero`` never ends), and at most
+    :data:`soc_emu.formats.limits.FILE_BYTES` of them."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        return read_bounded_text(path, int(limits.FILE_BYTES.high))
     except FileNotFoundError:
         raise SocEmuError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -105,6 +109,24 @@ def _read_file(path: str) -> str:
         raise SocEmuError(f"{path}: not a text file (expected TOML or a DS3 file)") from None
     except OSError as exc:
         raise SocEmuError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_bounded_text(path: str, max_bytes: int) -> str:
+    """The UTF-8 text of the regular file ``path``, refusing anything else and anything larger than
+    ``max_bytes`` (checked with ``stat`` before opening, so a FIFO is never opened, and again while
+    reading, so a file growing meanwhile cannot exceed the cap)."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise SocEmuError(f"{path}: not a regular file (a device, FIFO or socket cannot be read as input)")
+    if info.st_size > max_bytes:
+        raise SocEmuError(f"{path}: {info.st_size} bytes; input files may have at most {max_bytes} bytes")
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SocEmuError(f"{path}: larger than {max_bytes} bytes; input files may have at most that")
+    return data.decode("utf-8")
 
 
 def _unknown(what: str, spec: str, known: list[str]) -> SocEmuError:
@@ -191,7 +213,12 @@ def _resolve_app(ref: str, base_dir: str | None) -> TaskGraph:
         found = _graph_or_workload_from_text(text, label, "")
     elif base_dir is not None and (_looks_like_path(ref) or os.path.exists(os.path.join(base_dir, ref))):
         path = os.path.join(base_dir, ref)  # an absolute ref stays as it is
-        found = _graph_or_workload_from_text(_read_file(path), path, os.path.dirname(path))
+        text = _read_file(path)
+        if detect_ds3(text) is None and toml_kind(parse_toml(text, path)) == "workload":
+            # Refused before it is parsed: a mix names applications only, so no include can loop.
+            raise SocEmuError("expected an application, but this is a workload (mix) file; a mix cannot "
+                              "include a mix (or itself)", source=path)
+        found = _graph_or_workload_from_text(text, path, os.path.dirname(path))
     else:
         raise KeyError(_builtin_names("apps"))
     if isinstance(found, Workload):
@@ -211,8 +238,8 @@ def _split_weight(item: str) -> tuple[str, float]:
         value = float(weight)
     except ValueError:
         raise SocEmuError(f"expected app:weight with a number, got {item!r}", source="workload") from None
-    if not value >= 0:
-        raise SocEmuError(f"weight must be >= 0, got {item!r}", source="workload")
+    if not limits.WEIGHT.contains(value):
+        raise SocEmuError(f"weight must be {limits.WEIGHT.describe()}, got {item!r}", source="workload")
     return ref, value
 
 
@@ -238,6 +265,8 @@ def load_workload(spec: str) -> Workload:
                 raise SocEmuError(f"application {graph.name!r} is listed twice", source=spec)
             graphs.append(graph)
             weights.append(weight)
+            if len(graphs) > limits.APPS.high:
+                raise SocEmuError(f"more than {limits.APPS.high:.0f} applications", source="workload")
         if not graphs:
             raise SocEmuError("empty workload list", source="workload")
         if not sum(weights) > 0:

@@ -39,6 +39,12 @@ Platform file::
     # `soc-emu hw export-timings` derived from the generated accelerators' measured cycles
     exec_times_files = ["../timings/intar_fpga.toml"]
 
+``extends = "other.toml"`` (a path relative to this file) starts from that platform file; the keys this
+file gives (e.g. ``name``, ``[power]``) replace the base's top-level keys.
+
+Optional ``[power]`` table: OPPs, power model, governor and thermal node per cluster; see
+:mod:`soc_emu.formats.power_toml`.
+
 Timings file (what ``soc-emu hw export-timings`` writes)::
 
     kind = "timings"
@@ -85,7 +91,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 from soc_emu.formats.fields import Fields, check_number
+from soc_emu.formats.power_toml import power_from_fields
 from soc_emu.model import (
     ArrivalProcess,
     Edge,
@@ -121,7 +129,7 @@ def toml_kind(data: Mapping[str, Any]) -> str | None:
     kind = data.get("kind")
     if kind in ("platform", "application", "workload"):
         return str(kind)
-    if "pe_group" in data:
+    if "pe_group" in data or "extends" in data:
         return "platform"
     if "applications" in data:
         return "workload"
@@ -163,7 +171,7 @@ def timings_from_toml(data: Mapping[str, Any], label: str) -> dict[str, float]:
     f.number("clock_mhz", 0.0)
     table = f.sub("exec_times_us")
     assert table is not None
-    times = {kernel: check_number(value, table.where(kernel)) for kernel, value in table.items()}
+    times = {kernel: limits.TIME_US.check(value, table.where(kernel)) for kernel, value in table.items()}
     if not times:
         raise f.error("exec_times_us", "a timings file must give at least one kernel")
     cycles = f.sub("cycles", {})
@@ -191,8 +199,25 @@ def _included_times(g: Fields, read_include: IncludeReader | None) -> dict[str, 
     return times
 
 
+def _extended(data: Mapping[str, Any], label: str, read_include: IncludeReader | None) -> dict[str, Any]:
+    """``data`` on top of the platform file its ``extends`` key names (top-level keys replace the base's)."""
+    ref = data["extends"]
+    if not isinstance(ref, str) or read_include is None:
+        raise SocEmuError("expected the path of a platform file this one extends", source=f"{label}: extends")
+    text, base_label = read_include(ref)
+    base = parse_toml(text, base_label)
+    if "extends" in base:
+        raise SocEmuError("a platform that extends another cannot itself be extended", source=f"{label}: extends")
+    merged = dict(base)
+    merged.update({k: v for k, v in data.items() if k != "extends"})
+    return merged
+
+
 def platform_from_toml(data: Mapping[str, Any], label: str, read_include: IncludeReader | None = None) -> Platform:
-    """Build a :class:`Platform` from a parsed platform file (``read_include`` reads timings files)."""
+    """Build a :class:`Platform` from a parsed platform file (``read_include`` reads timings files and
+    the file an ``extends`` key names)."""
+    if "extends" in data:
+        data = _extended(data, label, read_include)
     f = Fields(data, label)
     name, description = _common_header(f)
     f.string("volume_unit", "bytes")
@@ -200,12 +225,12 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
     ic = f.sub("interconnect")
     assert ic is not None
     default = Link(
-        bandwidth=ic.number("bandwidth", minimum=0.0, strict=True, allow_inf=True),
-        latency_us=ic.number("latency_us", 0.0),
+        bandwidth=ic.number("bandwidth", limit=limits.BANDWIDTH),
+        latency_us=ic.number("latency_us", 0.0, limit=limits.TIME_US),
     )
     same_pe = Link(
-        bandwidth=ic.number("same_pe_bandwidth", math.inf, minimum=0.0, strict=True, allow_inf=True),
-        latency_us=ic.number("same_pe_latency_us", 0.0),
+        bandwidth=ic.number("same_pe_bandwidth", math.inf, limit=limits.BANDWIDTH),
+        latency_us=ic.number("same_pe_latency_us", 0.0, limit=limits.TIME_US),
     )
     shared_bus = ic.boolean("shared_bus", False)
     link_tables = ic.tables("link", [])
@@ -223,13 +248,16 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
             raise g.error("name", f"duplicate PE group name {gname!r}")
         group_names.add(gname)
         pe_type = g.string("type")
-        count = g.integer("count", 1, minimum=1)
-        capacity = g.integer("capacity", 1, minimum=1)
+        count = g.integer("count", 1, limit=limits.PE_COUNT)
+        capacity = g.integer("capacity", 1, limit=limits.CAPACITY)
+        if len(pes) + count > limits.PE_COUNT.high:
+            raise g.error("count", f"the platform would have {len(pes) + count} PEs; at most "
+                                   f"{limits.PE_COUNT.high:.0f} in all are supported")
         cluster = g.string("cluster", gname)
-        active = g.number("active_power_w", 0.0)
-        idle = g.number("idle_power_w", 0.0)
-        launch = g.number("launch_overhead_us", 0.0)
-        reconfig = g.number("reconfig_time_us", 0.0)
+        active = g.number("active_power_w", 0.0, limit=limits.POWER_W)
+        idle = g.number("idle_power_w", 0.0, limit=limits.POWER_W)
+        launch = g.number("launch_overhead_us", 0.0, limit=limits.TIME_US)
+        reconfig = g.number("reconfig_time_us", 0.0, limit=limits.TIME_US)
         preloaded = g.array("preloaded_kernels", [])
         for i, kernel in enumerate(preloaded):
             if not isinstance(kernel, str):
@@ -238,7 +266,7 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
         times: dict[str, float] = {}
         if table:
             for kernel, value in table.items():
-                times[kernel] = check_number(value, table.where(kernel))
+                times[kernel] = limits.TIME_US.check(value, table.where(kernel))
         if table is None:
             raise g.error("exec_times_us", "missing required field (or give exec_times_files)")
         for kernel, value in _included_times(g, read_include).items():
@@ -278,13 +306,15 @@ def platform_from_toml(data: Mapping[str, Any], label: str, read_include: Includ
         if key in cluster_links or key[::-1] in cluster_links:
             raise lk.error("between", f"link {key[0]} <-> {key[1]} defined twice")
         cluster_links[key] = Link(
-            bandwidth=lk.number("bandwidth", minimum=0.0, strict=True, allow_inf=True),
-            latency_us=lk.number("latency_us", default.latency_us),
+            bandwidth=lk.number("bandwidth", limit=limits.BANDWIDTH),
+            latency_us=lk.number("latency_us", default.latency_us, limit=limits.TIME_US),
         )
         lk.finish()
+    power = power_from_fields(f.sub("power", None))
     f.finish()
     interconnect = Interconnect(default=default, same_pe=same_pe, cluster_links=cluster_links, shared_bus=shared_bus)
-    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label)
+    return Platform(name=name, pes=tuple(pes), interconnect=interconnect, description=description, source=label,
+                    power=power)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,12 +325,14 @@ def taskgraph_from_toml(data: Mapping[str, Any], label: str) -> TaskGraph:
     f = Fields(data, label)
     name, _ = _common_header(f)
     _check_kind(f, "application")
-    deadline = f.number("deadline_us", None, minimum=0.0, strict=True)
+    deadline = f.number("deadline_us", None, limit=limits.POSITIVE_TIME_US)
     tasks: list[Task] = []
     index: dict[str, int] = {}
     task_tables = f.tables("tasks")
     if not task_tables:
         raise f.error("tasks", "an application needs at least one task")
+    if len(task_tables) > limits.TASKS.high:
+        raise f.error("tasks", f"{len(task_tables)} tasks; expected {limits.TASKS.describe()}")
     for t in task_tables:
         tname = t.string("name")
         if tname in index:
@@ -317,7 +349,7 @@ def taskgraph_from_toml(data: Mapping[str, Any], label: str) -> TaskGraph:
             if tname not in index:
                 raise e.error(key, f"unknown task {tname!r}{suggest(tname, list(index))}")
             ends.append(index[tname])
-        volume = e.number("volume", 0.0)
+        volume = e.number("volume", 0.0, limit=limits.VOLUME)
         e.finish()
         edges.append(Edge(ends[0], ends[1], volume))
     f.finish()
@@ -334,15 +366,17 @@ def arrivals_from_fields(a: Fields | None) -> ArrivalProcess:
     kind = a.string("kind", "poisson")
     if kind not in ("poisson", "fixed", "trace"):
         raise a.error("kind", f"expected poisson, fixed or trace, got \"{kind}\"")
-    mean = a.number("mean_interarrival_us", None, minimum=0.0, strict=True)
-    rate = a.number("rate_jobs_per_ms", None, minimum=0.0, strict=True)
+    mean = a.number("mean_interarrival_us", None, limit=limits.INTERARRIVAL_US)
+    rate = a.number("rate_jobs_per_ms", None, limit=limits.RATE_JOBS_PER_MS)
     trace = a.array("trace_us", [])
     trace_apps = a.array("trace_apps", None)
     if mean is not None and rate is not None:
         raise a.error("rate_jobs_per_ms", "give mean_interarrival_us or rate_jobs_per_ms, not both")
     if rate is not None:
         mean = 1000.0 / rate
-    times = tuple(check_number(v, a.where(f"trace_us[{i}]")) for i, v in enumerate(trace))
+    if len(trace) > limits.TRACE_LENGTH.high:
+        raise a.error("trace_us", f"{len(trace)} entries; expected {limits.TRACE_LENGTH.describe()}")
+    times = tuple(limits.TIME_US.check(v, a.where(f"trace_us[{i}]")) for i, v in enumerate(trace))
     if kind == "trace":
         if not times:
             raise a.error("trace_us", "a trace needs at least one arrival time")
@@ -376,6 +410,8 @@ def workload_from_toml(data: Mapping[str, Any], label: str, resolve_app: AppReso
     apps = f.tables("applications")
     if not apps:
         raise f.error("applications", "a workload needs at least one application")
+    if len(apps) > limits.APPS.high:
+        raise f.error("applications", f"{len(apps)} applications; expected {limits.APPS.describe()}")
     for entry in apps:
         ref = entry.string("app")
         try:
@@ -386,7 +422,7 @@ def workload_from_toml(data: Mapping[str, Any], label: str, resolve_app: AppReso
         if any(g.name == graph.name for g in graphs):
             raise entry.error("app", f"application {graph.name!r} appears twice")
         graphs.append(graph)
-        probs.append(entry.number("probability", 1.0))
+        probs.append(entry.number("probability", 1.0, limit=limits.WEIGHT))
         entry.finish()
     if not sum(probs) > 0:
         raise f.error("applications", "probabilities must not all be zero")
@@ -397,7 +433,7 @@ def workload_from_toml(data: Mapping[str, Any], label: str, resolve_app: AppReso
             if app not in known:
                 raise SocEmuError(f"application {app!r} is not in the mix{suggest(app, known)}",
                                   source=f"{label}: arrivals.trace_apps[{i}]")
-    cap = f.integer("max_jobs_in_system", None, minimum=1)
+    cap = f.integer("max_jobs_in_system", None, limit=limits.JOBS)
     drop = f.boolean("drop_when_full", False)
     f.finish()
     return Workload(

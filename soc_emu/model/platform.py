@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from soc_emu.errors import SocEmuError
+
+if TYPE_CHECKING:
+    from soc_emu.power.model import PowerSpec
 
 #: PE categories the built-in platforms use. Files may use other strings; these are the documented ones.
 PE_TYPES: tuple[str, ...] = (
@@ -138,6 +142,8 @@ class Platform:
     interconnect: Interconnect
     description: str = ""
     source: str = ""
+    #: DVFS, power and thermal data (:mod:`soc_emu.power`); ``None``: fixed power, nominal times.
+    power: PowerSpec | None = None
     _links: tuple[tuple[Link, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +180,8 @@ class Platform:
                         f"links need bandwidth > 0 and latency >= 0, got {link}", source=f"{where}: interconnect"
                     )
         object.__setattr__(self, "_links", links)
+        if self.power is not None:
+            self.power.check_platform(self.pes, where)
 
     def transfer_time(self, src_pe: int, dst_pe: int, volume: float) -> float:
         """Microseconds to move ``volume`` from PE ``src_pe`` to PE ``dst_pe`` on an idle interconnect."""

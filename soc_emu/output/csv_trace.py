@@ -35,6 +35,9 @@ CSV_COLUMNS: tuple[str, ...] = (
 class CsvTraceWriter:
     """Run observer writing ``trace.csv``. Opens the file at ``on_start``, closes it at ``on_finish``."""
 
+    #: Header row (a subclass writing other rows changes it).
+    columns: tuple[str, ...] = CSV_COLUMNS
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._file = None
@@ -45,7 +48,7 @@ class CsvTraceWriter:
         """Create the file and write the header."""
         self._file = open(self.path, "w", newline="", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
         self._writer = csv.writer(self._file)
-        self._writer.writerow(CSV_COLUMNS)
+        self._writer.writerow(self.columns)
 
     def on_task(self, r: TaskRecord) -> None:
         """Append one row."""
@@ -59,8 +62,10 @@ class CsvTraceWriter:
         """Flush and close the file."""
         self.close()
 
-    def close(self) -> None:
-        """Close the file if open (safe to call twice, e.g. after a failed run)."""
+    def close(self, status: object = None) -> None:
+        """Close the file if open (safe to call twice, e.g. after a failed run). Rows are written whole,
+        one ``writerow`` each, so an interrupted run's file ends with a complete row; ``status`` (how an
+        interrupted run ended) is recorded in ``config.json``, not here."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -224,3 +224,29 @@ def _percentile(values: np.ndarray, q: float) -> float | None:
     import numpy as np
 
     return float(np.percentile(values, q)) if values.size else None
+
+
+def backlog_metrics(end_us: float, jobs_arrived: int, jobs_completed: int, jobs_dropped: int,
+                    in_system_arrivals: list[float], waiting_arrivals: list[float]) -> dict[str, Any]:
+    """What the latency figures leave out: jobs that arrived but neither finished nor were dropped by the
+    end of the run (a ``--duration`` run, an interrupted run), with their ages at the end, and a sentence
+    saying which jobs the latency figures cover. An overloaded run therefore cannot look healthy.
+    """
+    import numpy as np
+
+    ages = np.asarray([end_us - t for t in (*in_system_arrivals, *waiting_arrivals)], dtype=np.float64)
+    unfinished = int(ages.size)
+    return {
+        "jobs_arrived": jobs_arrived,
+        "jobs_unfinished": unfinished,
+        "jobs_in_system_at_end": len(in_system_arrivals),
+        "jobs_waiting_at_end": len(waiting_arrivals),
+        "unfinished_age_us": {
+            "mean": _mean(ages),
+            "p50": _percentile(ages, 50),
+            "max": float(ages.max()) if ages.size else None,
+        },
+        "latency_covers": f"completed jobs: {jobs_completed} of {jobs_arrived} arrived"
+                          + (f" ({jobs_dropped} dropped, {unfinished} unfinished at the end)"
+                             if jobs_dropped or unfinished else ""),
+    }

@@ -7,11 +7,18 @@ track):
 * one thread (``tid``) per PE slot, named ``"slot <k>"``: the engine never runs two tasks at once on a
   slot, so events on a tid never overlap;
 * one extra thread per PE, ``"down"`` (tid = capacity), carrying the PE's failure periods;
+* on a platform with power data, a ``"power"`` process with counter tracks (``"ph": "C"``) per cluster:
+  ``<cluster> MHz``, ``<cluster> W`` and ``<cluster> C`` (temperature, clusters with a thermal node);
 * in shared-bus mode, a ``"bus"`` process whose transfers are packed into lanes (tids) so that no two
   overlap on one lane.
 
 Tasks are complete events (``"ph": "X"``) with ``ts``/``dur`` in microseconds; killed executions are
 named ``"<task> (killed)"`` and have category ``"killed"``. Open it at https://ui.perfetto.dev.
+
+Every event is written with its leading separator in one ``write`` call, so an interrupt between two
+events never leaves a dangling comma: :meth:`PerfettoTraceWriter.close` always yields valid JSON. A run
+that was interrupted is marked by a global instant event ``"run interrupted"`` and by the top-level
+``"otherData": {"status": "interrupted", ...}``.
 """
 
 from __future__ import annotations
@@ -19,10 +26,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from soc_emu.engine.records import PEEventRecord, TaskRecord, TransferRecord
+    from soc_emu.engine.records import PEEventRecord, PowerRecord, TaskRecord, TransferRecord
     from soc_emu.model.platform import Platform
 
 _MAX_BUS_LANES = 256
@@ -39,7 +46,6 @@ class PerfettoTraceWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._file: TextIO | None = None
-        self._first = True
         self._names: dict[tuple[str, str, str, bool], tuple[str, str]] = {}
         self._down_since: list[float] = []
         self._capacity: list[int] = []
@@ -51,8 +57,9 @@ class PerfettoTraceWriter:
     def on_start(self, platform: Platform, start_us: float) -> None:
         """Open the file and name every PE (process) and slot (thread)."""
         self._file = open(self.path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
-        self._file.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-        self._first = True
+        # The header ends with a first event, so every later event is written as ",\n<event>" in one call.
+        self._file.write('{"displayTimeUnit": "ms", "traceEvents": [\n'
+                         '{"name": "process_name", "ph": "M", "pid": 0, "tid": 0, "args": {"name": "soc-emu"}}')
         self._capacity = [pe.capacity for pe in platform.pes]
         self._down_since = [math.nan] * len(platform.pes)
         for pe in platform.pes:
@@ -64,6 +71,9 @@ class PerfettoTraceWriter:
             self._meta("thread_name", pid, pe.capacity, "down")
         self._bus_pid = len(platform.pes) + 1
         self._bus_lanes = []
+        self._power_pid = len(platform.pes) + 2
+        if platform.power is not None:
+            self._meta("process_name", self._power_pid, 0, "power")
 
     def on_task(self, r: TaskRecord) -> None:
         """One complete event on the task's PE slot."""
@@ -112,6 +122,13 @@ class PerfettoTraceWriter:
             f'"src_pe": {r.src_pe}, "dst_pe": {r.dst_pe}, "volume": {_num(r.volume)}}}}}'
         )
 
+    def on_power(self, r: PowerRecord) -> None:
+        """Counter samples: the cluster's frequency, power and temperature from ``r.time_us`` on."""
+        for unit, value in (("MHz", r.mhz), ("W", r.power_w), ("C", r.temperature_c)):
+            if math.isfinite(value):
+                self._emit(f'{{"name": {json.dumps(f"{r.cluster} {unit}")}, "ph": "C", "ts": {_num(r.time_us)}, '
+                           f'"pid": {self._power_pid}, "args": {{"{unit}": {_num(value)}}}}}')
+
     def on_finish(self, end_us: float) -> None:
         """Close open down periods at the end of the run and terminate the JSON document."""
         for pe, since in enumerate(self._down_since):
@@ -120,10 +137,17 @@ class PerfettoTraceWriter:
                 self._down_since[pe] = math.nan
         self.close()
 
-    def close(self) -> None:
-        """Finish the JSON array and close the file (safe to call twice)."""
+    def close(self, status: dict[str, Any] | None = None) -> None:
+        """Finish the JSON array and close the file (safe to call twice). A ``status`` (how an interrupted
+        run ended: ``state``, ``signal``, ``sim_time_us``) is added as a last instant event and as the
+        document's ``otherData``."""
         if self._file is not None:
-            self._file.write("\n]}\n")
+            tail = "\n]"
+            if status is not None:
+                marker = json.dumps({"name": f"run {status.get('state', 'stopped')}", "ph": "i", "s": "g",
+                                     "ts": status.get("sim_time_us", 0.0), "pid": 0, "tid": 0, "args": status})
+                tail = f",\n{marker}\n], \"otherData\": {json.dumps(status)}"
+            self._file.write(tail + "}\n")
             self._file.close()
             self._file = None
 
@@ -140,9 +164,5 @@ class PerfettoTraceWriter:
 
     def _emit(self, event: str) -> None:
         assert self._file is not None, "on_start was not called"
-        if self._first:
-            self._first = False
-        else:
-            self._file.write(",\n")
-        self._file.write(event)
+        self._file.write(",\n" + event)  # one call: an interrupt never splits separator and event
         self.events += 1

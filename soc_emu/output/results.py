@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from soc_emu.output.files import atomic_write_text
+
 
 def json_safe(value: Any) -> Any:
     """``value`` with nan / inf floats replaced by ``None`` (strict JSON has no such numbers)."""
@@ -20,7 +22,5 @@ def json_safe(value: Any) -> Any:
 
 
 def write_json(path: str | Path, document: dict[str, Any]) -> Path:
-    """Write ``document`` as indented strict JSON to ``path``; return the path."""
-    path = Path(path)
-    path.write_text(json.dumps(json_safe(document), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+    """Write ``document`` as indented strict JSON to ``path``, atomically; return the path."""
+    return atomic_write_text(path, json.dumps(json_safe(document), indent=2, allow_nan=False) + "\n")

@@ -15,20 +15,38 @@ alone, using *nominal* times (schedulers never see the noisy actual ones):
 :class:`Availability` keeps these per-slot times for one decision point and lets a scheduler
 :meth:`~Availability.commit` tentative assignments, so a list scheduler placing several tasks at once sees
 its own earlier choices. :func:`earliest_finish` and :func:`pe_available_time` are one-shot shortcuts.
+
+Static estimates for ranking (HEFT's ``w_bar``/``c_bar`` and the upward rank) live here too, in
+:class:`MeanCosts` and :func:`upward_ranks`, so HEFT, the ``srpt_eft`` heuristic and the learned agent's
+features rank tasks with one formula:
+
+* ``w_bar(kernel)``: mean of ``launch overhead + execution time`` over the PEs that can run the kernel
+  (each PE once, whatever its capacity);
+* ``c_bar(volume)``: ``0`` for no data, else ``mean latency + volume / mean bandwidth``, both means over
+  all ordered pairs of *distinct* PEs (Topcuoglu's ``L_bar + data / B_bar``); a one-PE platform has no
+  communication;
+* ``rank_u(t) = w_bar(t) + max over successors s of (c_bar(t, s) + rank_u(s))``.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from soc_emu.engine.view import SystemView, TaskRef
-from soc_emu.model.platform import ProcessingElement
+from soc_emu.model.platform import Platform, ProcessingElement
+from soc_emu.model.taskgraph import TaskGraph
 
 #: Queues up to this length are simulated task by task; longer ones use the engine's queued-work total.
 EXACT_QUEUE_LIMIT = 8
 
-__all__ = ["EXACT_QUEUE_LIMIT", "Availability", "data_ready_times", "earliest_finish", "pe_available_time", "slot_free_times", "task_cost"]
+__all__ = [
+    "EXACT_QUEUE_LIMIT", "Availability", "MeanCosts", "data_ready_times", "earliest_finish", "pe_available_time",
+    "LinkArrays", "slot_free_times", "task_cost", "upward_ranks",
+]
 
 
 def task_cost(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> float:
@@ -112,6 +130,36 @@ def data_ready_times(view: SystemView, ref: TaskRef, pes: list[int] | tuple[int,
     return out
 
 
+class LinkArrays:
+    """The platform's links as ``[P, P]`` arrays, for :meth:`data_ready_row` (one row per decision instead
+    of a Python loop over PEs; the same sums as :func:`data_ready_times`, in the same order)."""
+
+    def __init__(self, platform: Platform) -> None:
+        n = len(platform.pes)
+        self.latency = np.array([[platform.link(i, j).latency_us for j in range(n)] for i in range(n)], dtype=np.float64)
+        self.bandwidth = np.array([[platform.link(i, j).bandwidth for j in range(n)] for i in range(n)], dtype=np.float64)
+        self.num_pes = n
+
+    def data_ready_row(self, view: SystemView, ref: TaskRef) -> np.ndarray:
+        """``data_ready_times(view, ref, all PEs)`` as an array (``inf`` if a predecessor has not finished)."""
+        job = view.jobs[ref.job_id]
+        preds = job.graph.preds[ref.task]
+        if not preds:
+            return np.full(self.num_pes, job.admitted_us)
+        t = np.full(self.num_pes, view.now)
+        finish = job.finish_us
+        where = job.pe
+        for src, volume in preds:
+            f = finish[src]
+            if f != f:
+                return np.full(self.num_pes, math.inf)
+            if volume > 0:
+                np.maximum(t, f + (self.latency[where[src]] + volume / self.bandwidth[where[src]]), out=t)
+            else:
+                np.maximum(t, f, out=t)
+        return t
+
+
 def pe_available_time(view: SystemView, pe: int) -> float:
     """When PE ``pe`` is expected to have a free slot (``inf`` while down)."""
     return slot_free_times(view, pe)[0]
@@ -167,3 +215,63 @@ class Availability:
     def commit_to(heap: list[float], finish: float) -> None:
         """:meth:`commit` on a heap obtained from :meth:`slots` (saves a lookup in hot loops)."""
         heapq.heapreplace(heap, finish)
+
+
+class MeanCosts:
+    """HEFT's platform-average costs (``w_bar``, ``c_bar``) and upward ranks of one platform (see the module
+    docstring). Per-graph results are cached by graph identity."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        n = len(platform.pes)
+        pairs = [platform.link(i, j) for i in range(n) for j in range(n) if i != j]
+        if pairs:
+            self.mean_latency_us = sum(link.latency_us for link in pairs) / len(pairs)
+            self.mean_bandwidth = sum(link.bandwidth for link in pairs) / len(pairs)
+        else:
+            self.mean_latency_us = 0.0
+            self.mean_bandwidth = math.inf
+        self._exec: dict[str, float] = {}
+        self._graphs: dict[int, tuple[TaskGraph, list[float], list[float]]] = {}
+
+    def mean_comm(self, volume: float) -> float:
+        """``c_bar``: mean communication cost of an edge carrying ``volume``."""
+        if volume <= 0:
+            return 0.0
+        return self.mean_latency_us + volume / self.mean_bandwidth
+
+    def mean_exec(self, kernel: str) -> float:
+        """``w_bar``: mean slot time (launch overhead + execution) of ``kernel`` over the PEs that run it
+        (``inf`` when none does)."""
+        w = self._exec.get(kernel)
+        if w is None:
+            times = [pe.exec_times_us[kernel] + pe.launch_overhead_us for pe in self.platform.pes if kernel in pe.exec_times_us]
+            w = self._exec[kernel] = sum(times) / len(times) if times else math.inf
+        return w
+
+    def graph(self, graph: TaskGraph) -> tuple[list[float], list[float]]:
+        """``(w_bar per task, rank_u per task)`` of ``graph`` (cached)."""
+        hit = self._graphs.get(id(graph))
+        if hit is not None and hit[0] is graph:
+            return hit[1], hit[2]
+        mean_exec = [self.mean_exec(task.kernel) for task in graph.tasks]
+        ranks = upward_ranks(graph, mean_exec, self.mean_comm)
+        self._graphs[id(graph)] = (graph, mean_exec, ranks)
+        return mean_exec, ranks
+
+    def ranks(self, graph: TaskGraph) -> list[float]:
+        """``rank_u`` of every task of ``graph`` (us)."""
+        return self.graph(graph)[1]
+
+
+def upward_ranks(graph: TaskGraph, mean_exec: Sequence[float], mean_comm: Callable[[float], float]) -> list[float]:
+    """``rank_u`` of every task, from mean execution times and a ``volume -> mean cost`` function."""
+    ranks = [0.0] * len(graph.tasks)
+    for t in reversed(graph.topo_order):
+        tail = 0.0
+        for succ, volume in graph.succs[t]:
+            value = mean_comm(volume) + ranks[succ]
+            if value > tail:
+                tail = value
+        ranks[t] = mean_exec[t] + tail
+    return ranks

@@ -43,13 +43,16 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from soc_emu.errors import SocEmuError
 from soc_emu.model.platform import Platform
 from soc_emu.model.taskgraph import TaskGraph
+from soc_emu.schedulers.estimates import MeanCosts, upward_ranks
+
+__all__ = ["JOB_ORDERS", "RANK_DECIMALS", "CostModel", "GraphPlanInfo", "JobToPlan", "Placement", "Plan", "SlotTimelines", "heft_schedule", "plan", "upward_ranks"]
 
 #: Ways to interleave the tasks of several jobs in one plan (see :func:`plan`).
 JOB_ORDERS: tuple[str, ...] = ("rank", "arrival")
@@ -112,13 +115,10 @@ class CostModel:
         #: Per PE pair: latency and bandwidth of the link (the engine's transfer-time formula uses them).
         self.latency: list[list[float]] = [[platform.link(i, j).latency_us for j in range(n)] for i in range(n)]
         self.bandwidth: list[list[float]] = [[platform.link(i, j).bandwidth for j in range(n)] for i in range(n)]
-        pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
-        if pairs:
-            self.mean_latency_us = sum(self.latency[i][j] for i, j in pairs) / len(pairs)
-            self.mean_bandwidth = sum(self.bandwidth[i][j] for i, j in pairs) / len(pairs)
-        else:
-            self.mean_latency_us = 0.0
-            self.mean_bandwidth = math.inf
+        #: ``w_bar``, ``c_bar`` and ranks: the one home of these estimates (:mod:`soc_emu.schedulers.estimates`).
+        self.means = MeanCosts(platform)
+        self.mean_latency_us = self.means.mean_latency_us
+        self.mean_bandwidth = self.means.mean_bandwidth
         #: Per PE: time to load a different kernel into a slot (FPGA regions); 0 for most PEs.
         self.reconfig: list[float] = [pe.reconfig_time_us for pe in platform.pes]
         self._graphs: dict[int, tuple[TaskGraph, GraphPlanInfo]] = {}
@@ -130,10 +130,8 @@ class CostModel:
         return proc.exec_times_us[kernel] + proc.launch_overhead_us
 
     def mean_comm(self, volume: float) -> float:
-        """Mean communication cost of an edge carrying ``volume`` (for ranks)."""
-        if volume <= 0:
-            return 0.0
-        return self.mean_latency_us + volume / self.mean_bandwidth
+        """Mean communication cost of an edge carrying ``volume`` (for ranks; :meth:`MeanCosts.mean_comm`)."""
+        return self.means.mean_comm(volume)
 
     def transfer(self, src_pe: int, dst_pe: int, volume: float) -> float:
         """Time to move ``volume`` from ``src_pe`` to ``dst_pe`` (same formula as the platform's)."""
@@ -153,7 +151,6 @@ class CostModel:
     def _build(self, graph: TaskGraph) -> GraphPlanInfo:
         pes = self.platform.pes
         candidates: list[tuple[tuple[float, int], ...]] = []
-        mean_exec: list[float] = []
         for task in graph.tasks:
             cands = sorted((self.duration(task.kernel, pe.index), pe.index) for pe in pes if pe.supports(task.kernel))
             if not cands:
@@ -163,8 +160,7 @@ class CostModel:
                     source=f"{graph.source or graph.name}: {task.name}",
                 )
             candidates.append(tuple(cands))
-            mean_exec.append(sum(c for c, _ in cands) / len(cands))
-        ranks, keys, bias = self.priorities(graph, candidates, mean_exec)
+        ranks, keys, bias = self.priorities(graph, candidates)
         order = tuple(sorted(range(len(graph.tasks)), key=keys.__getitem__))
         return GraphPlanInfo(
             ranks=tuple(ranks),
@@ -177,31 +173,18 @@ class CostModel:
         )
 
     def priorities(
-        self, graph: TaskGraph, candidates: Sequence[Sequence[tuple[float, int]]], mean_exec: Sequence[float]
+        self, graph: TaskGraph, candidates: Sequence[Sequence[tuple[float, int]]]
     ) -> tuple[list[float], tuple[tuple[float, int], ...], tuple[tuple[float, ...], ...] | None]:
         """Ranks, order keys and PE-selection bias of ``graph``'s tasks (HEFT: upward ranks, no bias).
 
         Subclasses (PEFT) override this; the keys must sort every task after its predecessors.
         """
-        ranks = upward_ranks(graph, mean_exec, self.mean_comm)
+        ranks = self.means.ranks(graph)
         topo_pos = [0] * len(graph.tasks)
         for pos, t in enumerate(graph.topo_order):
             topo_pos[t] = pos
         keys = tuple((-round(ranks[t], RANK_DECIMALS), topo_pos[t]) for t in range(len(graph.tasks)))
         return ranks, keys, None
-
-
-def upward_ranks(graph: TaskGraph, mean_exec: Sequence[float], mean_comm: Callable[[float], float]) -> list[float]:
-    """``rank_u`` of every task, from mean execution times and a ``volume -> mean cost`` function."""
-    ranks = [0.0] * len(graph.tasks)
-    for t in reversed(graph.topo_order):
-        tail = 0.0
-        for succ, volume in graph.succs[t]:
-            value = mean_comm(volume) + ranks[succ]
-            if value > tail:
-                tail = value
-        ranks[t] = mean_exec[t] + tail
-    return ranks
 
 
 @dataclass

@@ -70,7 +70,7 @@ class PeftCostModel(CostModel):
     """HEFT's cost model with PEFT's priority (``rank_oct``, ready-list order) and PE choice (EFT + OCT)."""
 
     def priorities(
-        self, graph: TaskGraph, candidates: Sequence[Sequence[tuple[float, int]]], mean_exec: Sequence[float]
+        self, graph: TaskGraph, candidates: Sequence[Sequence[tuple[float, int]]]
     ) -> tuple[list[float], tuple[tuple[float, int], ...], tuple[tuple[float, ...], ...] | None]:
         table = optimistic_cost_table(self, graph, candidates)
         ranks = [sum(table[t][p] for _, p in candidates[t]) / len(candidates[t]) for t in range(len(graph.tasks))]

@@ -58,6 +58,10 @@ def _series(points: list[dict[str, Any]], scheduler: str, metric: str) -> tuple[
 
 
 def _latency(ax: Any, points: list[dict[str, Any]], schedulers: list[str], colour: dict[str, str], label: str) -> None:
+    """Mean and p95 latency with their bands; on the log axis a band's lower edge is clipped at half the
+    smallest plotted value (a mean minus its half-width can be <= 0)."""
+    positive = [p[m] for p in points for m in ("mean_latency_us", "p95_latency_us") if p[m] and p[m] > 0]
+    floor = 0.5 * min(positive) if positive else 1e-3
     for name in schedulers:
         for metric, style, alpha in (("mean_latency_us", "-o", 0.25), ("p95_latency_us", "--", 0.12)):
             x, y, half = _series(points, name, metric)
@@ -65,7 +69,7 @@ def _latency(ax: Any, points: list[dict[str, Any]], schedulers: list[str], colou
                 continue
             ax.plot(x, y, style, ms=3, color=colour[name],
                     label=f"{name} {'mean' if metric.startswith('mean') else 'p95'}")
-            ax.fill_between(x, [a - b for a, b in zip(y, half)], [a + b for a, b in zip(y, half)],
+            ax.fill_between(x, [max(a - b, floor) for a, b in zip(y, half)], [a + b for a, b in zip(y, half)],
                             color=colour[name], alpha=alpha, linewidth=0)
     ax.set_yscale("log")
     ax.set(title=f"{label}: latency (95% CI)", xlabel="arrival rate (jobs/ms)", ylabel="job latency (us)")

@@ -84,6 +84,23 @@ def compare_spec(o: CompareOptions) -> dict[str, Any]:
             "scenarios": scenarios}
 
 
+def scheduler_entries(names: Sequence[str], *, model_path: str | None = None) -> list[dict[str, Any] | str]:
+    """``schedulers`` axis values for ``names``; with ``model_path``, every scheduler whose constructor takes
+    a ``model_path`` option gets it (a capability test, not a name test)."""
+    if model_path is None:
+        return list(names)
+    import inspect
+
+    import soc_emu.schedulers  # noqa: F401  (registers the built-in schedulers)
+    from soc_emu.schedulers.registry import scheduler_class
+
+    entries: list[dict[str, Any] | str] = []
+    for name in names:
+        takes_model = "model_path" in inspect.signature(scheduler_class(name)).parameters
+        entries.append({"name": name, "options": {"model_path": model_path}} if takes_model else name)
+    return entries
+
+
 def _unknown_scenario(name: str) -> SocEmuError:
     return SocEmuError(f"unknown scenario {name!r} ({', '.join(COMPARE_SCENARIOS)} or noiseX)",
                        source="--scenarios")

@@ -179,7 +179,7 @@ def parse_spec(data: Any, *, source: str = "flags", overrides: Mapping[str, Any]
 
     if not isinstance(data, dict):
         raise SocEmuError("a study spec is a table of keys", source=source)
-    data = {**data, **(overrides or {})}
+    data = _merge(data, overrides or {})
     _check_keys(data, TOP_LEVEL_KEYS, "", where)
     name = data.get("name", "study")
     if not isinstance(name, str) or not name.strip():
@@ -197,7 +197,7 @@ def parse_spec(data: Any, *, source: str = "flags", overrides: Mapping[str, Any]
         if not isinstance(raw, dict):
             raise SocEmuError("expected a table", source=where(path))
         _check_keys(raw, SCENARIO_KEYS, path + ".", where)
-        merged = {**base, **raw}
+        merged = _merge(base, raw)
 
         def at(key: str, path: str = path, raw: dict = raw) -> str:  # type: ignore[type-arg]
             return where(f"{path}.{key}" if key in raw else key)
@@ -207,6 +207,17 @@ def parse_spec(data: Any, *, source: str = "flags", overrides: Mapping[str, Any]
             raise SocEmuError("every scenario of several needs a non-empty name", source=where(f"{path}.name"))
     _no_duplicates([sc.name for sc in scenarios], lambda i: where(f"scenarios[{i}].name"))
     return StudySpec(name=name.strip(), seeds=tuple(seeds), scenarios=tuple(scenarios), source=source)
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with the keys of ``top`` on top; ``jobs`` and ``duration_us`` are one choice, so setting
+    either in ``top`` drops the other from ``base``."""
+    merged = dict(base)
+    if "jobs" in top or "duration_us" in top:
+        merged.pop("jobs", None)
+        merged.pop("duration_us", None)
+    merged.update(top)
+    return merged
 
 
 def _scenario(data: dict[str, Any], at: Callable[[str], str], name: Any) -> Scenario:
@@ -277,7 +288,7 @@ def _schedulers(values: Any, at: Callable[[str], str]) -> tuple[SchedulerChoice,
 
 
 # -- value checks (each raises a SocEmuError naming the field) ----------------------------------------
-def _axis(values: Any, key: str, at: Callable[[str], str], check: Callable[[Any, str], Any]) -> tuple:  # type: ignore[type-arg]
+def _axis(values: Any, key: str, at: Callable[[str], str], check: Callable[[Any, str], Any]) -> tuple[Any, ...]:
     """A validated, non-empty axis without duplicate values."""
     if not isinstance(values, list):
         values = [values]

@@ -13,9 +13,13 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soc_emu.study.expand import PARAM_COLUMNS, RunSpec
+
+if TYPE_CHECKING:
+    from soc_emu.model.platform import Platform
+    from soc_emu.model.workload import Workload
 
 #: Scalar metrics copied from the run's metrics (see :mod:`soc_emu.output.metrics`), in table order.
 #: ``rate_jobs_per_ms`` is the arrival rate the run had (the workload's own when the spec left it).
@@ -38,15 +42,20 @@ COLUMNS: tuple[str, ...] = (*PARAM_COLUMNS, *METRIC_COLUMNS, DETAILS_COLUMN, ERR
 _WALL_METRICS = frozenset({"wall_seconds", "tasks_per_second"})
 
 
-def run_one(run: RunSpec) -> dict[str, Any]:
-    """Execute ``run`` and return its row (an ``error`` row if it raised)."""
+def run_one(run: RunSpec, scenario: tuple[Platform, Workload] | None = None) -> dict[str, Any]:
+    """Execute ``run`` and return its row (an ``error`` row if it raised). ``scenario``: the run's
+    platform and workload already loaded (they are immutable, so runs may share them)."""
     from soc_emu.output.results import json_safe
     from soc_emu.runner import execute
 
     t0 = time.perf_counter()
-    row: dict[str, Any] = run.params()
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(run.params())
     try:
-        result = execute(run.to_config())
+        config = run.to_config()
+        if scenario is not None:
+            config.platform, config.workload = scenario
+        result = execute(config)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not raised (the study goes on)
         row[ERROR_COLUMN] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         wall = None
@@ -63,8 +72,25 @@ def run_one(run: RunSpec) -> dict[str, Any]:
 
 
 def run_chunk(runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
-    """:func:`run_one` for each run of a batch (one task of a backend)."""
-    return [run_one(run) for run in runs]
+    """:func:`run_one` for each run of a batch (one task of a backend). Each platform / workload pair is
+    loaded once per batch; its load time is counted in the first run's ``run_seconds``."""
+    from soc_emu.runner import resolve_scenario
+
+    loaded: dict[tuple[str, str], tuple[Platform, Workload] | None] = {}
+    rows = []
+    for run in runs:
+        pair = (run.platform, run.workload)
+        t0 = time.perf_counter()
+        if pair not in loaded:
+            try:
+                loaded[pair] = resolve_scenario(*pair)
+            except Exception:  # noqa: BLE001 - the run itself will load again and record the error
+                loaded[pair] = None
+        load_seconds = time.perf_counter() - t0
+        row = run_one(run, loaded[pair])
+        row["run_seconds"] += load_seconds
+        rows.append(row)
+    return rows
 
 
 def deterministic(row: dict[str, Any]) -> dict[str, Any]:

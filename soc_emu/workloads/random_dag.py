@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from soc_emu.errors import SocEmuError
+from soc_emu.formats import limits
 from soc_emu.model import Edge, Platform, Task, TaskGraph
 
 
@@ -57,12 +58,13 @@ class RandomDagSpec:
 
     def __post_init__(self) -> None:
         checks = (
-            ("tasks", self.tasks >= 1 and isinstance(self.tasks, int), "an integer >= 1"),
-            ("fanout", self.fanout >= 1 and isinstance(self.fanout, int), "an integer >= 1"),
-            ("ccr", self.ccr >= 0 and math.isfinite(self.ccr), "a number >= 0"),
+            ("tasks", isinstance(self.tasks, int) and limits.TASKS.contains(self.tasks), limits.TASKS.describe()),
+            ("fanout", isinstance(self.fanout, int) and 1 <= self.fanout <= 1000, "an integer in [1, 1000]"),
+            ("ccr", 0 <= self.ccr <= 1e6, "a number in [0, 1e6]"),
             ("het", 0 <= self.het < 2, "a number in [0, 2)"),
-            ("shape", self.shape > 0 and math.isfinite(self.shape), "a number > 0"),
-            ("exec", self.mean_exec_us > 0 and math.isfinite(self.mean_exec_us), "a number > 0"),
+            ("shape", 0 < self.shape <= 1e6, "a number in (0, 1e6]"),
+            ("exec", 0 < self.mean_exec_us <= 1e9, "a number in (0, 1e9] us"),
+            ("seed", isinstance(self.seed, int) and limits.SEED.contains(self.seed), limits.SEED.describe()),
         )
         for key, ok, what in checks:
             if not ok:

@@ -76,7 +76,7 @@ SOC_HEADER = "add_new_resource resource_type BIG resource_name C resource_ID 0 c
     ("text", "message"),
     [
         (SOC_HEADER + "alpha fast\n", r"bad\.txt: line 2: execution time of 'alpha': expected a number, got 'fast'"),
-        (SOC_HEADER + "alpha -3\n", r"bad\.txt: line 2: .*expected a number >= 0"),
+        (SOC_HEADER + "alpha -3\n", r"bad\.txt: line 2: .*expected a number in \[0, 1e12\]"),
         (SOC_HEADER + "alpha 3\ncomm_band 0 9 5\n", r"bad\.txt: line 3: comm_band names resource ID 9"),
         (SOC_HEADER + "alpha 3\ncomm_band 0 0 0\n", r"bad\.txt: line 3: bandwidth between PEs must be > 0"),
         (SOC_HEADER.replace("capacity 1", "capacity 0") + "alpha 3\n", r"bad\.txt: line 1: capacity"),

@@ -21,7 +21,7 @@ from soc_emu.optimal import InstanceJob, SolverLimits, StaticInstance, instance_
 from soc_emu.schedulers import make_scheduler
 from soc_emu.schedulers.heft_plan import CostModel, JobToPlan, heft_schedule
 
-from conftest import build_graph, build_pe, build_platform, build_random_graph, build_workload
+from emu_builders import build_graph, build_pe, build_platform, build_random_graph, build_workload
 from test_heft_plan import topcuoglu_graph, topcuoglu_platform
 from test_peft import peft_example
 

@@ -70,10 +70,10 @@ def test_random_spec_through_load_scenario():
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("random:tasks=0", r"random:tasks: tasks must be an integer >= 1"),
+        ("random:tasks=0", r"random:tasks: tasks must be an integer in \[1, 10000\]"),
         ("random:fanout=two", r"random:fanout: expected int, got 'two'"),
         ("random:het=2", r"random:het: het must be a number in \[0, 2\)"),
-        ("random:ccr=-1", r"random:ccr: ccr must be a number >= 0"),
+        ("random:ccr=-1", r"random:ccr: ccr must be a number in \[0, 1e6\]"),
         ("random:depth=3", r"random:depth: expected key=value with key one of"),
     ],
 )

@@ -45,7 +45,7 @@ class RayBackend:
         try:
             if self.address is not None or self._requested_workers is None:
                 self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_chunk)
+            task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_on_node)
             pending = {task.remote(batch): batch for batch in chunks(runs, self.workers, self.chunk_size)}
             try:
                 while pending:
@@ -71,20 +71,32 @@ class RayBackend:
 
     def _connect(self, ray: Any) -> bool:
         """Join or start Ray; ``True`` if this call started it (and must shut it down)."""
+        if self.address is not None and self.address != "auto":
+            probe(self.address)
         if ray.is_initialized():
             return False
         quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
         if self.address is None:
             ray.init(num_cpus=self.workers, include_dashboard=False, **quiet)
             return True
-        if self.address != "auto":
-            probe(self.address)
         try:
             ray.init(address=self.address, **quiet)
-        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to join (refused, auth, version) is one line
             raise SocEmuError(f"cannot join the Ray cluster: {' '.join(str(exc).split())[:300]}",
                               source=f"--address {self.address}") from None
         return True
+
+
+def run_on_node(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """:func:`run_chunk` in a Ray task; the ``host`` column also names the Ray node (a study spread over
+    several nodes on one machine shows which node ran what)."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()[:12]
+    rows = run_chunk(batch)
+    for row in rows:
+        row["host"] = f"{row['host']}/{node}"
+    return rows
 
 
 def probe(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
