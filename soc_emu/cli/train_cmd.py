@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from soc_emu import limits
 from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
-from soc_emu.formats import limits
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -99,7 +99,7 @@ TRAIN_RANGES: dict[str, Range] = {
     "imitation_epochs": Range(1, 1_000, integer=True),
     "rl_iterations": Range(0, 1_000_000, integer=True),
     "rollouts": Range(1, 1_024, integer=True),
-    "workers": Range(1, 256, integer=True),
+    "workers": limits.WORKERS,
     "lr": Range(0.0, 1.0, low_open=True),
     "entropy": Range(0.0, 10.0),
     "eval_every": Range(1, 1_000_000, integer=True),
@@ -163,7 +163,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
+    from soc_emu.interrupts import terminate_raises
+
+    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+        result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
     best = f"{result.best_eval_latency_us:.2f} us" if result.best_eval_latency_us is not None else "n/a"
     expert = f"{result.expert_eval_latency_us:.2f} us" if result.expert_eval_latency_us is not None else "n/a"
     print(f"trained in {result.elapsed_s / 60:.1f} min; best greedy evaluation latency {best} (expert {expert})")

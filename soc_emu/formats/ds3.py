@@ -53,8 +53,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model import Edge, Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
 from soc_emu.power.governors import GOVERNORS, GovernorSpec
 from soc_emu.power.model import ClusterPower, PowerSpec, ProfilePower
@@ -99,7 +99,7 @@ def detect_ds3(text: str) -> str | None:
 def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False,
             maximum: float = limits.MAX_TIME_US) -> float:
     """A finite number in ``[minimum, maximum]`` (``(minimum, maximum]`` when ``strict``); the default
-    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.formats.limits`)."""
+    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.limits`)."""
     try:
         value = float(token)
     except ValueError:
@@ -208,12 +208,12 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     if key == "opp":
         if len(tokens) != 3:
             raise SocEmuError("expected 'opp <MHz> <mV>'", source=where)
-        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True, maximum=limits.FREQUENCY_MHZ.high),
-                       _number(tokens[2], where, "OPP voltage", strict=True, maximum=limits.VOLTAGE_MV.high), number))
+        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True, maximum=limits.MHZ.high),
+                       _number(tokens[2], where, "OPP voltage", strict=True, maximum=limits.MILLIVOLTS.high), number))
     elif key in ("power_profile", "PG_profile"):
         if len(tokens) < 3:
             raise SocEmuError(f"expected '{key} <MHz> <W for 1 core> ...'", source=where)
-        freq = _number(tokens[1], where, "frequency", strict=True, maximum=limits.FREQUENCY_MHZ.high)
+        freq = _number(tokens[1], where, "frequency", strict=True, maximum=limits.MHZ.high)
         watts = tuple(_number(t, where, "power", maximum=limits.POWER_W.high) for t in tokens[2:])
         if len(watts) > r.capacity:
             raise SocEmuError(f"{key} gives {len(watts)} core counts for a resource of capacity {r.capacity}",
@@ -226,7 +226,7 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     elif key in ("trip_freq", "DTPM_trip_freq"):
         caps = []
         for t in tokens[1:]:
-            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True, maximum=limits.FREQUENCY_MHZ.high))
+            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True, maximum=limits.MHZ.high))
         if key == "trip_freq":
             r.trip_mhz = tuple(caps)
         else:

@@ -43,19 +43,29 @@ Every bad value raises one :class:`SocEmuError` naming the file and field.
 
 from __future__ import annotations
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
-from soc_emu.formats.fields import Fields
+from soc_emu.formats.fields import Fields, check_number
+from soc_emu.limits import Range
 from soc_emu.power.governors import GovernorSpec
 from soc_emu.power.model import ClusterPower, CmosPower, PowerSpec, ProfilePower
 from soc_emu.power.opp import OperatingPoint, OppTable
 from soc_emu.power.thermal import Coupling, ThermalParams
 
 
-def _number_list(f: Fields, key: str, limit: limits.Range, *, allow_minus_one: bool = False) -> tuple[float, ...]:
+def _number_list(f: Fields, key: str, *, allow_minus_one: bool = False,
+                 limit: Range | None = None) -> tuple[float, ...]:
     values = f.array(key, [])
-    return tuple(-1.0 if allow_minus_one and v == -1 else limit.check(v, f.where(f"{key}[{i}]"))
-                 for i, v in enumerate(values))
+    out = []
+    for i, v in enumerate(values):
+        if allow_minus_one and v == -1:
+            out.append(-1.0)
+        elif limit is not None:
+            out.append(limit.check(v, f.where(f"{key}[{i}]")))
+        else:
+            out.append(check_number(v, f.where(f"{key}[{i}]"), minimum=-1e300 if not allow_minus_one else 0.0,
+                                    strict=allow_minus_one))
+    return tuple(out)
 
 
 def _opps(f: Fields) -> OppTable:
@@ -65,8 +75,8 @@ def _opps(f: Fields) -> OppTable:
         where = f.where(f"opp[{i}]")
         if not isinstance(row, list) or len(row) != 2:
             raise SocEmuError("expected [MHz, mV]", source=where)
-        mhz = limits.FREQUENCY_MHZ.check(row[0], f"{where}.MHz")
-        mv = limits.VOLTAGE_MV.check(row[1], f"{where}.mV")
+        mhz = limits.MHZ.check(row[0], f"{where}.MHz")
+        mv = limits.MILLIVOLTS.check(row[1], f"{where}.mV")
         points.append(OperatingPoint(mhz, mv))
     return OppTable(tuple(points), source=f.where("opp"))
 
@@ -77,7 +87,7 @@ def _profile(f: Fields, key: str) -> dict[float, tuple[float, ...]] | None:
         return None
     table: dict[float, tuple[float, ...]] = {}
     for r in rows:
-        mhz = r.number("mhz", limit=limits.FREQUENCY_MHZ)
+        mhz = r.number("mhz", limit=limits.MHZ)
         watts = r.array("watts")
         table[mhz] = tuple(limits.POWER_W.check(w, r.where(f"watts[{i}]")) for i, w in enumerate(watts))
         if not table[mhz]:
@@ -90,10 +100,10 @@ def _thermal(t: Fields | None) -> ThermalParams | None:
     if t is None:
         return None
     params = ThermalParams(
-        resistance_c_per_w=t.number("resistance_c_per_w", limit=limits.THERMAL_R),
-        capacitance_j_per_c=t.number("capacitance_j_per_c", limit=limits.HEAT_CAPACITY),
-        trip_c=_number_list(t, "trip_c", limits.TEMPERATURE_C),
-        trip_mhz=_number_list(t, "trip_mhz", limits.FREQUENCY_MHZ, allow_minus_one=True),
+        resistance_c_per_w=t.number("resistance_c_per_w", limit=limits.THERMAL_RESISTANCE),
+        capacitance_j_per_c=t.number("capacitance_j_per_c", limit=limits.THERMAL_CAPACITANCE),
+        trip_c=_number_list(t, "trip_c", limit=limits.TEMPERATURE_C),
+        trip_mhz=_number_list(t, "trip_mhz", allow_minus_one=True, limit=limits.MHZ),
         hysteresis_c=t.number("hysteresis_c", 0.0, limit=limits.TEMPERATURE_C),
         source=t.where(),
     )
@@ -106,10 +116,10 @@ def _cluster(c: Fields) -> ClusterPower:
     opps = _opps(c)
     governor = GovernorSpec(
         name=c.string("governor", "performance"),
-        userspace_mhz=c.number("userspace_mhz", None, limit=limits.FREQUENCY_MHZ),
-        up_threshold=c.number("up_threshold", 0.8),
-        down_threshold=c.number("down_threshold", 0.3),
-        margin=c.number("margin", 1.25, strict=True),
+        userspace_mhz=c.number("userspace_mhz", None, limit=limits.MHZ),
+        up_threshold=c.number("up_threshold", 0.8, limit=limits.FRACTION),
+        down_threshold=c.number("down_threshold", 0.3, limit=limits.FRACTION),
+        margin=c.number("margin", 1.25, limit=Range(0.0, 100.0, low_open=True)),
         source=c.where("governor"),
     )
     profile = _profile(c, "profile")
@@ -121,7 +131,7 @@ def _cluster(c: Fields) -> ClusterPower:
         model = CmosPower(
             ceff_nf=c.number("ceff_nf", limit=limits.CAPACITANCE_NF),
             leakage_w=c.number("leakage_w", 0.0, limit=limits.POWER_W),
-            leakage_temp_coeff=c.number("leakage_temp_coeff", 0.0, limit=limits.Range(0.0, 1.0, "per C")),
+            leakage_temp_coeff=c.number("leakage_temp_coeff", 0.0, limit=limits.FRACTION),
             leakage_ref_c=c.number("leakage_ref_c", 25.0, limit=limits.TEMPERATURE_C),
             idle_w=c.number("idle_w", 0.0, limit=limits.POWER_W),
             power_gated=c.boolean("power_gated", False),
@@ -129,7 +139,7 @@ def _cluster(c: Fields) -> ClusterPower:
         )
     cluster = ClusterPower(name=name, opps=opps, model=model, governor=governor,
                            thermal=_thermal(c.sub("thermal", None)),
-                           transition_us=c.number("transition_us", 0.0, limit=limits.TIME_US), source=c.where())
+                           transition_us=c.number("transition_us", 0.0, limit=limits.TRANSITION_US), source=c.where())
     c.finish()
     return cluster
 
@@ -149,17 +159,18 @@ def power_from_fields(p: Fields | None) -> PowerSpec | None:
         between = k.array("between")
         if len(between) != 2 or not all(isinstance(x, str) for x in between):
             raise k.error("between", "expected two cluster names")
-        coupling.append(Coupling(between[0], between[1], k.number("resistance_c_per_w", limit=limits.THERMAL_R),
+        resistance = k.number("resistance_c_per_w", limit=limits.THERMAL_RESISTANCE)
+        coupling.append(Coupling(between[0], between[1], resistance,
                                  source=k.where()))
         k.finish()
     memory = p.sub("memory_bound", {})
-    share = limits.Range(0.0, 1.0)
-    fractions = {kernel: share.check(v, memory.where(kernel)) for kernel, v in memory.items()} if memory else {}
+    fractions = ({kernel: limits.FRACTION.check(v, memory.where(kernel)) for kernel, v in memory.items()}
+                 if memory else {})
     spec = PowerSpec(
         clusters=clusters,
         ambient_c=p.number("ambient_c", 25.0, limit=limits.TEMPERATURE_C),
         coupling=tuple(coupling),
-        sampling_period_us=p.number("sampling_period_us", 100.0, limit=limits.POSITIVE_TIME_US),
+        sampling_period_us=p.number("sampling_period_us", 100.0, limit=limits.SAMPLING_US),
         memory_bound=fractions,
         source=p.where(),
     )

@@ -209,12 +209,12 @@ def test_ds3_cluster_energy_under_performance_is_the_profile_power() -> None:
 # ------------------------------------------------------------------ bad input
 BAD_TOML = [
     ('ceff_nf = 1.0\nopp = [[1000, 900], [800, 950]]', "power.cluster[0].opp", "increase"),
-    ('ceff_nf = 1.0\nopp = [[1000, 0]]', "power.cluster[0].opp[0].mV", "in (0, 10000] mV, got 0"),
-    ('ceff_nf = 1.0\nopp = [[-5, 900]]', "power.cluster[0].opp[0].MHz", "in (0, 100000] MHz, got -5"),
+    ('ceff_nf = 1.0\nopp = [[1000, 0]]', "power.cluster[0].opp[0].mV", "expected a number in [1, 100000] mV"),
+    ('ceff_nf = 1.0\nopp = [[-5, 900]]', "power.cluster[0].opp[0].MHz", "expected a number in [1, 100000] MHz"),
     ('ceff_nf = 1.0\nopp = [[1000, 900]]\ngovernor = "turbo"', "power.cluster[0].governor", "unknown governor"),
     ('opp = [[1000, 900]]\nprofile = [{ mhz = 1000, watts = [0.1, 0.2] }]', "power.cluster[0].profile", "1 slots"),
     ('ceff_nf = 1.0\nopp = [[1000, 900]]\n[power.cluster.thermal]\nresistance_c_per_w = -2.0\ncapacitance_j_per_c = 1.0',
-     "power.cluster[0].thermal.resistance_c_per_w", "in (0, 1e6] C/W, got -2.0"),
+     "power.cluster[0].thermal.resistance_c_per_w", "expected a number in (0, 1e6] C/W"),
 ]
 
 
@@ -325,68 +325,3 @@ def test_view_reports_energy_so_far() -> None:
 
     simulate(platform, workload, Recorder(), RunOptions(num_jobs=2, governor="performance"))
     assert seen == [(0.0, 0.0), (50.0, pytest.approx(10 * 1.10 + 40 * 0.15))]
-
-
-def test_a_platform_file_can_extend_another(tmp_path) -> None:
-    (tmp_path / "base.toml").write_text((FIXTURES / "power_cpu.toml").read_text().split("[power]")[0])
-    (tmp_path / "derived.toml").write_text('extends = "base.toml"\nname = "derived"\n[power]\n'
-                                          + (FIXTURES / "power_cpu.toml").read_text().split("[power]")[1])
-    base, derived = load_platform(str(tmp_path / "base.toml")), load_platform(str(tmp_path / "derived.toml"))
-    assert base.power is None and derived.name == "derived" and derived.pes == base.pes
-    assert [p.mhz for p in derived.power.clusters["cpu"].opps.points] == [500, 1000]
-    (tmp_path / "again.toml").write_text('extends = "derived.toml"\nname = "again"\n')
-    with pytest.raises(SocEmuError, match="again.toml: extends: a platform that extends another cannot"):
-        load_platform(str(tmp_path / "again.toml"))
-
-
-def test_ds3_cluster_without_pg_draws_the_profiles_zero_core_power_when_idle() -> None:
-    """tiny_soc.txt: C's PG_profile misses 2000 MHz, so power_profile is used. One 'beta' task runs 4 us on
-    FFTX (power_profile 1000: 0.1 W with one busy unit); the idle C cluster at its top OPP (2000 MHz)
-    draws the profile's zero-core extrapolation 2 x 2.0 - 3.5 = 0.5 W."""
-    platform = load_platform(str(FIXTURES / "tiny_soc.txt"))
-    sim = simulate(platform, one_task_workload("beta"), make_scheduler("met"), RunOptions(num_jobs=1))
-    assert sim.now == 4.0
-    energy = sim.power.metrics(1, 4.0)["energy_by_cluster_uj"]
-    assert energy == {"C": pytest.approx(0.5 * 4), "FFTX": pytest.approx(0.1 * 4)}
-
-
-@pytest.mark.parametrize(("mode", "governor", "mhz"), [("constant-1200", "userspace", 1200.0), ("none", "performance", None)])
-def test_ds3_constant_and_none_dvfs_modes(tmp_path, mode, governor, mhz) -> None:
-    path = tmp_path / "soc.txt"
-    path.write_text((FIXTURES / "ds3_power_soc.txt").read_text().replace("DVFS_mode ondemand", f"DVFS_mode {mode}"))
-    spec = load_platform(str(path)).power.clusters["A7"].governor
-    assert (spec.name, spec.userspace_mhz) == (governor, mhz)
-    path.write_text((FIXTURES / "ds3_power_soc.txt").read_text().replace("DVFS_mode ondemand", "DVFS_mode turbo"))
-    with pytest.raises(SocEmuError, match="soc.txt: line 4: unknown DVFS_mode 'turbo'"):
-        load_platform(str(path))
-
-
-# ------------------------------------------------------------------ sweeps and studies
-def test_sweep_applies_the_governor(capsys) -> None:
-    import json
-
-    def sweep(*extra: str) -> dict:
-        assert main(["sweep", "--platform", "hetero_dvfs", "--schedulers", "etf", "--jobs", "20", "--json", *extra]) == 0
-        return json.loads(capsys.readouterr().out)["runs"][0]
-
-    powersave, default = sweep("--governor", "powersave"), sweep()
-    alone = run("hetero_dvfs", "ds3_mix", "powersave", jobs=20, scheduler="etf")
-    assert powersave["mean_latency_us"] == alone["mean_latency_us"]
-    assert powersave["energy_total_uj"] == pytest.approx(alone["energy_total_uj"])
-    assert default["mean_latency_us"] < powersave["mean_latency_us"]
-
-
-def test_study_governors_axis() -> None:
-    from soc_emu.study.expand import expand
-    from soc_emu.study.spec import parse_spec
-
-    spec = parse_spec({"platforms": ["hetero_dvfs"], "schedulers": ["etf"], "jobs": 10,
-                       "governors": ["default", "ondemand", "userspace:800"]})
-    runs = expand(spec)
-    assert [r.governor for r in runs] == [None, "ondemand", "userspace:800"]
-    assert [r.to_config().options.governor for r in runs] == [None, "ondemand", "userspace:800"]
-    assert len({r.key for r in runs}) == 3
-    with pytest.raises(SocEmuError, match="governors.*unknown governor 'turbo'"):
-        parse_spec({"platforms": ["hetero_dvfs"], "governors": ["turbo"]}, source="s.toml")
-    with pytest.raises(SocEmuError, match="has no operating points"):
-        expand(parse_spec({"platforms": ["hetero"], "governors": ["ondemand"]}))
