@@ -135,6 +135,8 @@ WORKERS = Range(1, 256, "workers", integer=True)
 MHZ = Range(1.0, 1e5, "MHz")
 #: Supply voltages of operating points.
 MILLIVOLTS = Range(1.0, 1e5, "mV")
+#: Effective switched capacitance of one busy slot (P = C V^2 f).
+CAPACITANCE_NF = Range(0.0, 1e6, "nF")
 #: Governor sampling period: at least 1 us, or sampling events alone would keep the clock still.
 SAMPLING_US = Range(1.0, 1e9, "us")
 #: Stall per frequency change (DVFS transitions take microseconds to milliseconds).
@@ -160,7 +162,7 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "rate": (RATE_JOBS_PER_MS, "rate_jobs_per_ms, --rate"),
     "volume": (VOLUME, "edge volume, DS3 comm_vol"),
     "bandwidth": (BANDWIDTH, "interconnect and link bandwidths, DS3 comm_band"),
-    "power": (POWER_W, "active_power_w, idle_power_w, DS3 power_profile"),
+    "power": (POWER_W, "active_power_w, idle_power_w, leakage_w, idle_w, profile watts, DS3 power_profile"),
     "PEs per platform": (PE_COUNT, "sum of pe_group count, sum of DS3 capacities"),
     "capacity": (CAPACITY, "pe_group capacity"),
     "tasks per application": (TASKS, "tasks of a TOML application or DS3 job"),
@@ -171,8 +173,9 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "noise": (NOISE_RSD, "--noise"),
     "seed": (SEED, "--seed"),
     "workers": (WORKERS, "--workers of sweep, compare and study"),
-    "frequency": (MHZ, "[power] opp MHz, userspace_mhz, trip_mhz, profile mhz"),
-    "voltage": (MILLIVOLTS, "[power] opp mV"),
+    "frequency": (MHZ, "[power] opp MHz, userspace_mhz, trip_mhz, profile mhz, DS3 opp / trip_freq"),
+    "voltage": (MILLIVOLTS, "[power] opp mV, DS3 opp"),
+    "capacitance": (CAPACITANCE_NF, "[power] ceff_nf"),
     "sampling period": (SAMPLING_US, "[power] sampling_period_us"),
     "transition": (TRANSITION_US, "[power] transition_us"),
     "temperature": (TEMPERATURE_C, "[power] ambient_c, trip_c, leakage_ref_c, hysteresis_c"),

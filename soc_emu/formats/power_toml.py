@@ -129,7 +129,7 @@ def _cluster(c: Fields) -> ClusterPower:
         model = ProfilePower(profile=profile or {}, pg_profile=pg, source=c.where("profile"))
     else:
         model = CmosPower(
-            ceff_nf=c.number("ceff_nf", limit=Range(0.0, 1e6, "nF")),
+            ceff_nf=c.number("ceff_nf", limit=limits.CAPACITANCE_NF),
             leakage_w=c.number("leakage_w", 0.0, limit=limits.POWER_W),
             leakage_temp_coeff=c.number("leakage_temp_coeff", 0.0, limit=limits.FRACTION),
             leakage_ref_c=c.number("leakage_ref_c", 25.0, limit=limits.TEMPERATURE_C),

@@ -21,9 +21,12 @@ Model
       queue order.
     * Objective ``"makespan"``: the latest finish. ``"completion"``: the sum over jobs of (job finish -
       release), i.e. the sum of job completion times measured from release (total latency).
-    * FPGA reconfiguration is left out: durations never include ``reconfig_time_us``. On a platform with
-      reconfigurable PEs the optimum is therefore a lower bound (true durations are never shorter) and
-      the engine, which does reconfigure, may run a plan longer than planned.
+    * FPGA reconfiguration is not modelled per slot. ``reconfiguration="ignore"`` (the default, used for
+      optima and bounds) leaves it out: on a platform with reconfigurable PEs the optimum is then a lower
+      bound (true durations are never shorter) and the engine, which does reconfigure, may run the plan
+      longer than planned. ``"charge"`` (the streaming ``cpsat`` scheduler) adds the PE's reconfiguration
+      time to every task whose kernel no slot of the PE holds at planning time: pessimistic for a kernel
+      loaded by an earlier task of the same plan, optimistic when another kernel evicts it in between.
 
 Integers
     CP-SAT needs integer times: every time is measured from the floor in ticks of ``1 / ticks_per_us`` us
@@ -53,10 +56,12 @@ from ortools.sat.python import cp_model
 from soc_emu.errors import SocEmuError
 from soc_emu.schedulers.heft_plan import CostModel, JobToPlan, Placement, Plan, SlotTimelines, plan
 
-__all__ = ["OBJECTIVES", "Solution", "SolverLimits", "plan_objective", "solve"]
+__all__ = ["OBJECTIVES", "RECONFIGURATION", "Solution", "SolverLimits", "plan_objective", "solve"]
 
 #: Objectives :func:`solve` minimises.
 OBJECTIVES: tuple[str, ...] = ("makespan", "completion")
+#: How the model treats FPGA reconfiguration (see the module docstring).
+RECONFIGURATION: tuple[str, ...] = ("ignore", "charge")
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ def solve(
     excluded_pes: Iterable[int] = (),
     objective: str = "makespan",
     limits: SolverLimits | None = None,
+    reconfiguration: str = "ignore",
 ) -> Solution:
     """Schedule the pinned and free tasks of ``jobs`` optimally (within ``limits``); see the module docstring.
 
@@ -162,7 +168,10 @@ def solve(
     heuristic = plan(jobs, costs, _copy(timelines), floor_us=floor_us, pinned_first=pinned_first,
                      excluded_pes=excluded, job_order="arrival")
     heuristic_us = plan_objective(heuristic, jobs, objective)
-    builder = _ModelBuilder(jobs, costs, timelines, floor_us, excluded, limits.ticks_per_us)
+    if reconfiguration not in RECONFIGURATION:
+        raise SocEmuError(f"unknown mode {reconfiguration!r} (one of: {', '.join(RECONFIGURATION)})",
+                          source="reconfiguration")
+    builder = _ModelBuilder(jobs, costs, timelines, floor_us, excluded, limits.ticks_per_us, reconfiguration)
     builder.build(objective, pinned_first)
     builder.hint(heuristic)
 
@@ -217,7 +226,8 @@ class _ModelBuilder:
     """Builds the CP-SAT model of one call to :func:`solve` and reads its solution back."""
 
     def __init__(self, jobs: Sequence[JobToPlan], costs: CostModel, timelines: SlotTimelines, floor_us: float,
-                 excluded: frozenset[int], ticks_per_us: int) -> None:
+                 excluded: frozenset[int], ticks_per_us: int, reconfiguration: str) -> None:
+        self.charge_reconfig = reconfiguration == "charge"
         self.jobs = jobs
         self.costs = costs
         self.timelines = timelines
@@ -251,25 +261,33 @@ class _ModelBuilder:
 
     # ------------------------------------------------------------------ model
 
+    def duration(self, j: int, t: int, pe: int) -> float:
+        """Nominal duration of task ``t`` of job ``j`` on ``pe``: :meth:`CostModel.duration`, plus (with
+        ``reconfiguration="charge"``) the PE's reconfiguration time unless a slot holds the kernel now."""
+        kernel = self.infos[j].kernels[t]
+        d = self.costs.duration(kernel, pe)
+        if self.charge_reconfig and self.costs.reconfig[pe] > 0 and kernel not in self.timelines.kernel[pe]:
+            d += self.costs.reconfig[pe]
+        return d
+
     def _candidates(self, j: int, t: int) -> list[tuple[float, int]]:
         job = self.jobs[j]
         pinned = job.pe[t] if job.pe is not None else -1
-        if pinned >= 0:
-            return [(d, p) for d, p in self.infos[j].candidates[t] if p == pinned]
-        return [(d, p) for d, p in self.infos[j].candidates[t] if p not in self.excluded]
+        pes = [p for _, p in self.infos[j].candidates[t] if (p == pinned if pinned >= 0 else p not in self.excluded)]
+        return [(self.duration(j, t, p), p) for p in pes]
 
     def _horizon(self) -> int:
         """A safe upper bound on any finish: latest release/fixed finish plus all work and transfers, serially."""
         latest = self.floor
         work = 0.0
-        for job, info in zip(self.jobs, self.infos):
+        for j, (job, info) in enumerate(zip(self.jobs, self.infos)):
             latest = max(latest, job.release_us)
             for t, cands in enumerate(info.candidates):
                 f = job.finish_us[t] if job.finish_us is not None else math.nan
                 if f == f:
                     latest = max(latest, f)
                 else:
-                    work += max(d for d, _ in cands)
+                    work += max(self.duration(j, t, p) for _, p in cands)
             work += sum(self._max_transfer(v) for edge in job.graph.edges for v in (edge.volume,))
         for pe_ends in self.timelines.ends:
             for ends in pe_ends:
@@ -420,7 +438,7 @@ class _ModelBuilder:
                     assert p is not None, "predecessors start first"
                     src_pe, f = p.pe, p.finish_us
                 start = max(start, f + costs.transfer(src_pe, pe, volume))
-            finish = start + costs.duration(job.graph.tasks[t].kernel, pe)
+            finish = start + self.duration(j, t, pe)
             slot_free[pe][slot] = finish
             placements[job.key][t] = Placement(pe, slot, start, finish)
             sequence.append((job.key, t))

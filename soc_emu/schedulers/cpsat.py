@@ -17,7 +17,8 @@
 
 Plans are followed like HEFT's (``dispatch_order = "in_order"``, priority = planned start, a ready task
 held until the tasks planned before it on its slot are assigned). The model leaves FPGA reconfiguration
-out (see :mod:`soc_emu.optimal.cpsat_model`): on reconfigurable PEs plans are optimistic.
+out for ``optimal`` (a lower bound there) and charges it for ``cpsat`` when no slot holds the kernel (see
+:mod:`soc_emu.optimal.cpsat_model`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class CpsatScheduler(HeftScheduler):
     default_objective: ClassVar[str] = "completion"
     default_limit: ClassVar[float] = 0.5
     default_max_planned_tasks: ClassVar[int | None] = 100
+    #: FPGA reconfiguration in the model (see :mod:`soc_emu.optimal.cpsat_model`): charged when the kernel
+    #: is not loaded, so plans avoid needless reconfigurations; the ``optimal`` scheduler leaves it out.
+    reconfiguration: ClassVar[str] = "charge"
 
     def __init__(
         self,
@@ -100,7 +104,7 @@ class CpsatScheduler(HeftScheduler):
 
         assert self._costs is not None
         solution = solve(jobs, self._costs, timelines, floor_us=now, pinned_first=pinned, excluded_pes=excluded,
-                         objective=self.objective, limits=self.limits)
+                         objective=self.objective, limits=self.limits, reconfiguration=self.reconfiguration)
         self._walls.append(solution.wall_seconds)
         self._dets.append(solution.deterministic_seconds)
         kept = solution.status == "heuristic" or solution.plan is not None and solution.objective_us >= solution.heuristic_us
@@ -135,3 +139,4 @@ class OptimalScheduler(CpsatScheduler):
     default_objective: ClassVar[str] = "makespan"
     default_limit: ClassVar[float] = 60.0
     default_max_planned_tasks: ClassVar[int | None] = None
+    reconfiguration: ClassVar[str] = "ignore"

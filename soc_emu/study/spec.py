@@ -15,6 +15,7 @@ A spec names its axes; the runs are the product of every axis and the seeds, per
     drop = ["default"]              # drop arrivals while the cap is reached
     binding = ["default"]           # "on_ready" | "late" | "default" (the scheduler's)
     shared_bus = ["default"]        # true | false | "default" (the platform's)
+    governors = ["default"]         # DVFS governor of every cluster (NAME or userspace:MHZ); "default" = the platform's
 
     [[scenarios]]                   # optional: named panels, each overriding any of the keys above
     name = "unseen"
@@ -45,8 +46,8 @@ NO_FAILURES = "none"
 
 #: Axis keys (lists) a spec and each of its scenarios may set, in the order runs are expanded
 #: (the scheduler varies fastest, so runs with the same seed and rate sit next to each other).
-AXES: tuple[str, ...] = ("platforms", "workloads", "binding", "max_jobs", "drop", "shared_bus", "noise",
-                         "failures", "rates", "schedulers")
+AXES: tuple[str, ...] = ("platforms", "workloads", "binding", "max_jobs", "drop", "shared_bus", "governors",
+                         "noise", "failures", "rates", "schedulers")
 #: Scalar keys a spec and each scenario may set.
 SCALARS: tuple[str, ...] = ("jobs", "duration_us")
 TOP_LEVEL_KEYS = frozenset({"name", "seeds", "scenarios", *AXES, *SCALARS})
@@ -59,7 +60,7 @@ BINDINGS = ("on_ready", "late")
 AXIS_DEFAULTS: dict[str, list[Any]] = {
     "platforms": ["hetero"], "workloads": ["ds3_mix"], "schedulers": ["heft"], "rates": [DEFAULT],
     "noise": [0.0], "failures": [NO_FAILURES], "max_jobs": [DEFAULT], "drop": [DEFAULT],
-    "binding": [DEFAULT], "shared_bus": [DEFAULT],
+    "binding": [DEFAULT], "shared_bus": [DEFAULT], "governors": [DEFAULT],
 }
 DEFAULT_JOBS = 200
 
@@ -117,6 +118,7 @@ class Scenario:
     shared_bus: tuple[bool | None, ...]
     jobs: int | None
     duration_us: float | None
+    governors: tuple[str | None, ...] = (None,)
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,7 @@ def _scenario(data: dict[str, Any], at: Callable[[str], str], name: Any) -> Scen
         drop=_axis(axes["drop"], "drop", at, _or_default(_bool_value)),
         binding=_axis(axes["binding"], "binding", at, _or_default(_binding_value)),
         shared_bus=_axis(axes["shared_bus"], "shared_bus", at, _or_default(_bool_value)),
+        governors=_axis(axes["governors"], "governors", at, _or_default(_governor_value)),
         jobs=jobs,
         duration_us=duration,
     )
@@ -368,6 +371,15 @@ def _noise_value(value: Any, where: str) -> float:
     if number < 0:
         raise SocEmuError(f"must be >= 0, got {value!r}", source=where)
     return number
+
+
+def _governor_value(value: Any, where: str) -> str:
+    from soc_emu.power.governors import GovernorSpec
+
+    if not isinstance(value, str):
+        raise SocEmuError(f"expected a governor name or {DEFAULT!r}, got {value!r}", source=where)
+    GovernorSpec.parse(value, source=where)
+    return value
 
 
 def _cap_value(value: Any, where: str) -> int:

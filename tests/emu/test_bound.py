@@ -65,9 +65,12 @@ def test_bound_on_random_dags_never_finds_a_heuristic_below_the_optimum(tmp_path
 
 def test_summary_groups_by_scheduler_and_ccr() -> None:
     rows = [
-        {"scheduler": "heft", "ccr": 1.0, "gap": 0.1, "proven_optimal": True, "solve_seconds": 0.5},
-        {"scheduler": "heft", "ccr": 5.0, "gap": 0.3, "proven_optimal": False, "solve_seconds": 1.5},
-        {"scheduler": "met", "ccr": 1.0, "gap": 0.0, "proven_optimal": True, "solve_seconds": 0.5},
+        {"scheduler": "heft", "ccr": 1.0, "gap": 0.1, "proven_optimal": True, "solve_seconds": 0.5,
+         "solve_deterministic_s": 0.1},
+        {"scheduler": "heft", "ccr": 5.0, "gap": 0.3, "proven_optimal": False, "solve_seconds": 1.5,
+         "solve_deterministic_s": 10.0},
+        {"scheduler": "met", "ccr": 1.0, "gap": 0.0, "proven_optimal": True, "solve_seconds": 0.5,
+         "solve_deterministic_s": 0.1},
     ]
     summary = {(s["scheduler"], s["ccr"]): s for s in summarize_gaps(rows)}
     assert summary[("heft", "all")]["mean_gap"] == pytest.approx(0.2)

@@ -196,3 +196,11 @@ def test_bad_solver_options_name_the_option() -> None:
         make_scheduler("cpsat", max_deterministic_time=-1)
     with pytest.raises(SocEmuError, match="objective"):
         make_scheduler("optimal", objective="tardiness")
+
+
+def test_solver_schedulers_stay_out_of_default_comparisons() -> None:
+    from soc_emu.schedulers import scheduler_class
+
+    assert not scheduler_class("optimal").in_default_comparison
+    assert not scheduler_class("cpsat").in_default_comparison
+    assert scheduler_class("peft").in_default_comparison and scheduler_class("heft").in_default_comparison
