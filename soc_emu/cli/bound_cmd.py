@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 from soc_emu.errors import SocEmuError
 
 HELP = "grade schedulers against the CP-SAT optimum (or bound) on a suite of DAGs"
@@ -64,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="CP-SAT deterministic time limit per instance (default: 10)")
     add_backend_arguments(p)
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="study folder, bound.csv, summary.csv and bound.png (resumable)")
+    out.add_argument("--out", metavar="DIR", type=output_dir_arg,
+                     help="study folder, bound.csv, summary.csv and bound.png (resumable)")
     out.add_argument("--csv", metavar="FILE", help="also write bound.csv here")
     p.set_defaults(handler=run)
     return p
@@ -102,12 +103,10 @@ def bound_study(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the suite, print the summary table, write the CSV files and the plot."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
     from soc_emu.optimal.bound import GRADE_COLUMNS, grade, plot_gaps, summarize_gaps
 
     result = run_spec(bound_study(args), args, args.out)
-    if result is None:
-        return INTERRUPTED
     for row in result.failed:
         print(f"soc-emu: run failed: {row['scheduler']} on {row['workload']}: {row['error']}", file=sys.stderr)
     graded = grade(result.rows)
