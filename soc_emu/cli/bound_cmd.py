@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 from soc_emu.errors import SocEmuError
 
 HELP = "grade schedulers against the CP-SAT optimum (or bound) on a suite of DAGs"
@@ -64,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="CP-SAT deterministic time limit per instance (default: 10)")
     add_backend_arguments(p)
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="study folder, bound.csv, summary.csv and bound.png (resumable)")
+    out.add_argument("--out", metavar="DIR", type=output_dir_arg,
+                     help="study folder, bound.csv, summary.csv and bound.png (resumable)")
     out.add_argument("--csv", metavar="FILE", help="also write bound.csv here")
     p.set_defaults(handler=run)
     return p
