@@ -22,7 +22,7 @@ from soc_emu.errors import SocEmuError
 from soc_emu.interrupts import RunInterrupted, exit_status, signal_name
 
 #: Subcommands in the order ``--help`` lists them; modules that do not exist are skipped.
-SUBCOMMANDS: tuple[str, ...] = ("run", "list", "sweep", "compare", "study", "train", "hw")
+SUBCOMMANDS: tuple[str, ...] = ("run", "list", "sweep", "compare", "study", "bound", "train", "hw")
 
 PROG = "soc-emu"
 USAGE_ERROR = 2

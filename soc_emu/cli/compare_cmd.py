@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 
 HELP = "compare schedulers (every registered one by default): latency vs arrival rate, table + plot"
 
@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--model", default=None, metavar="PATH",
                    help="checkpoint for every compared scheduler that takes a model_path (default: each one's own)")
     add_backend_arguments(p)
-    p.add_argument("--out", default="results/compare", metavar="DIR", help="output directory (default results/compare)")
+    p.add_argument("--out", default="results/compare", metavar="DIR", type=output_dir_arg,
+                   help="output directory (default results/compare)")
     p.add_argument("--no-plot", action="store_true", help="skip study.png")
     p.set_defaults(handler=run)
     return p
@@ -98,16 +99,15 @@ def compare_study(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison, print the table and the verdict, write the files."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
     from soc_emu.study.report import comparison_table, verdict
 
     spec, names = compare_study(args)
     result = run_spec(spec, args, args.out)
-    if result is None:
-        return INTERRUPTED
     baseline = args.baseline if args.baseline in names else None
     table = comparison_table(result.summary, names, baseline)
-    judged = verdict(result.summary, names, baseline, args.tolerance) if baseline else "no baseline among the schedulers"
+    judged = (verdict(result.summary, names, baseline, args.tolerance) if baseline
+              else "no baseline among the schedulers")
     out = result.paths["runs"].parent
     result.paths["markdown"] = out / "compare.md"
     result.paths["markdown"].write_text(table + "\n\n" + judged + "\n", encoding="utf-8")

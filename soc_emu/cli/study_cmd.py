@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
+import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 from soc_emu.errors import SocEmuError
 
 HELP = "run a study (schedulers x rates x seeds x ...) on local workers or Ray, resumably, with plots"
@@ -36,7 +35,6 @@ examples:
 SPEC_FLAGS = {"--name": "name", "--platforms": "platforms", "--workloads": "workloads",
               "--schedulers": "schedulers", "--rates": "rates", "--seeds": "seeds", "--noise": "noise",
               "--failures": "failures", "--max-jobs": "max_jobs", "--jobs": "jobs", "--duration": "duration_us"}
-INTERRUPTED = 130
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -62,7 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     length.add_argument("--jobs", type=int, metavar="N")
     length.add_argument("--duration", type=float, metavar="US")
     add_backend_arguments(run_p)
-    run_p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumed when it holds this study)")
+    run_p.add_argument("--out", required=True, metavar="DIR", type=output_dir_arg,
+                       help="output folder (resumed when it holds this study)")
     run_p.add_argument("--no-plot", action="store_true", help="skip study.png")
     run_p.set_defaults(handler=run_command)
     plot_p = actions.add_parser("plot", help="draw study.png from a study's runs.csv")
@@ -126,8 +125,6 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         spec = parse_spec({}, overrides=overrides, flag_of=flag_of)
     result = run_spec(spec, args, args.out)
-    if result is None:
-        return INTERRUPTED
     if not args.no_plot:
         from soc_emu.study.plots import plot_study
 
@@ -148,41 +145,28 @@ def plot_command(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     rows = read_table(folder / "runs.csv")
-    print(plot_study(rows, folder / "study.png", title=folder.name))
+    title = folder.name
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        title = json.loads((folder / "study.json").read_text(encoding="utf-8"))["spec"]["name"]
+    print(plot_study(rows, folder / "study.png", title=title))
     return 0
 
 
 def run_spec(spec: Any, args: argparse.Namespace, out_dir: str | None) -> Any:
-    """Run ``spec`` on the backend the flags name, with a progress bar; ``None`` after Ctrl-C / SIGTERM
-    (reported on stderr: how many runs are saved, and that the same command resumes)."""
+    """Run ``spec`` on the backend the flags name, with a progress bar. Ctrl-C or SIGTERM stops it with
+    :class:`~soc_emu.interrupts.RunInterrupted` (one line: how many runs are saved, and that the same
+    command resumes)."""
     from soc_emu.cli.arguments import backend_from_args
+    from soc_emu.interrupts import RunInterrupted, exit_status, signal_name, terminate_raises
     from soc_emu.study.runner import StudyInterrupted, run_study
 
     backend = backend_from_args(args)
     try:
-        with _sigterm_interrupts():
-            return run_study(spec, out_dir=out_dir, backend=backend, progress=True,  # type: ignore[arg-type]
+        with terminate_raises():
+            return run_study(spec, out_dir=out_dir, backend=backend, progress=True,
                              command_line=["soc-emu", *(getattr(args, "argv", None) or sys.argv[1:])])
     except StudyInterrupted as stop:
         where = (f"{stop.done} of {stop.total} runs are saved in {stop.out_dir}; run the same command again to "
                  "resume") if out_dir is not None else "nothing is saved without --out DIR"
-        print(f"soc-emu: interrupted: {where}", file=sys.stderr)
-        return None
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while a study runs (so the table is closed and the pool stopped)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        raise RunInterrupted(f"interrupted by {signal_name(stop.cause)}: {where}",
+                             exit_status=exit_status(stop.cause)) from None

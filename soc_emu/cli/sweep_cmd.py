@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list
+from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
 from soc_emu.errors import SocEmuError
 
 HELP = "run a scenario under several schedulers / rates / seeds and tabulate the metrics"
@@ -38,7 +38,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 FLAG_OF = {"platforms": "--platform", "workloads": "--workload", "schedulers": "--schedulers", "rates": "--rates",
            "seeds": "--seeds", "noise": "--noise", "failures": "--failures", "max_jobs": "--max-jobs",
            "drop": "--drop", "binding": "--binding", "shared_bus": "--shared-bus", "jobs": "--jobs",
-           "duration_us": "--duration"}
+           "duration_us": "--duration", "governors": "--governor"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     out = p.add_argument_group("output")
     out.add_argument("--csv", metavar="FILE", help="also write one row per run to this CSV file")
     out.add_argument("--json", action="store_true", help="print one JSON object {\"runs\": [...]} on stdout")
-    out.add_argument("--out", metavar="DIR",
+    out.add_argument("--out", metavar="DIR", type=output_dir_arg,
                      help="keep the study's results here (runs.csv, summary.csv, study.json; resumable)")
     p.set_defaults(handler=run)
     return p
@@ -83,18 +83,16 @@ def sweep_study(args: argparse.Namespace) -> Any:
         rates=None if args.rates is None else list(number_list(args.rates, float, "--rates")),
         seeds=list(number_list(args.seeds, int, "--seeds")), jobs=args.jobs, duration_us=args.duration,
         noise=args.noise, failures=failures, max_jobs=args.max_jobs, drop=args.drop, binding=args.binding,
-        shared_bus=args.shared_bus,
+        shared_bus=args.shared_bus, governor=args.governor,
     )
     return parse_spec({}, source="sweep", overrides=data, flag_of=FLAG_OF)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep as a study and print the table (or JSON)."""
-    from soc_emu.cli.study_cmd import INTERRUPTED, run_spec
+    from soc_emu.cli.study_cmd import run_spec
 
     result = run_spec(sweep_study(args), args, args.out)
-    if result is None:
-        return INTERRUPTED
     rows = [_sweep_row(row) for row in result.rows]
     for row in result.failed:
         print(f"soc-emu: run failed: {row['scheduler']} rate {row['rate']} seed {row['seed']}: {row['error']}",

@@ -7,7 +7,8 @@ Spec grammar
   format is recognised from the file's content, not its extension.
 * Workload spec, one of:
   - a built-in mix or application name (:func:`builtin_workloads`), or a path to a TOML workload (mix)
-    file, a TOML application file or a DS3 job file; a single application gets the default arrivals
+    file, a TOML application file, a DS3 job file or a GraphML / node-link JSON task graph
+    (:mod:`soc_emu.formats.dag_files`); a single application gets the default arrivals
     (:class:`soc_emu.model.ArrivalProcess`: Poisson, mean gap 100 us) and no admission cap;
   - a comma-separated list of applications (names or paths), each optionally ``app:weight``
     (default weight 1), forming a mix with the default arrivals: ``wifi_tx:2,radar,my_app.toml``;
@@ -28,9 +29,10 @@ from importlib.resources.abc import Traversable
 
 import numpy as np
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model.compatibility import check_compatible
+from soc_emu.formats.dag_files import is_dag_text, parse_dag_text
 from soc_emu.formats.ds3 import detect_ds3, read_ds3_job, read_ds3_soc
 from soc_emu.formats.toml_files import (
     IncludeReader,
@@ -96,7 +98,7 @@ def _read_file(path: str) -> str:
     re-label errors about a whole spec (``--workload: ...``) keep the file name.
 
     Only regular files are read (a FIFO would block, ``/dev/zero`` never ends), and at most
-    :data:`soc_emu.formats.limits.FILE_BYTES` of them."""
+    :data:`soc_emu.limits.FILE_BYTES` of them."""
     try:
         return read_bounded_text(path, int(limits.FILE_BYTES.high))
     except FileNotFoundError:
@@ -158,6 +160,8 @@ def _file_include(path: str) -> IncludeReader:
 
 def platform_from_text(text: str, label: str, read_include: IncludeReader | None = None) -> Platform:
     """A platform from file content: DS3 SoC text or our TOML (recognised by content)."""
+    if is_dag_text(text):
+        raise SocEmuError("this is a task graph (GraphML / node-link JSON) file, not a platform", source=label)
     ds3 = detect_ds3(text)
     if ds3 == "soc":
         return read_ds3_soc(text, label)
@@ -184,6 +188,8 @@ def load_platform(spec: str) -> Platform:
 # applications and workloads
 # ----------------------------------------------------------------------------------------------
 def _graph_or_workload_from_text(text: str, label: str, base_dir: str) -> TaskGraph | Workload:
+    if is_dag_text(text):  # GraphML or node-link JSON (networkx)
+        return parse_dag_text(text, label)
     ds3 = detect_ds3(text)
     if ds3 == "job":
         return read_ds3_job(text, label)

@@ -8,6 +8,7 @@ is computed once here because every scheduler needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from soc_emu.errors import SocEmuError
 
@@ -105,6 +106,20 @@ class TaskGraph:
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+    @classmethod
+    def from_networkx(cls, g: Any, *, name: str | None = None) -> TaskGraph:
+        """A task graph from a ``networkx.DiGraph``: node attribute ``kernel``, edge attribute ``volume``
+        (see :mod:`soc_emu.formats.dag_files` for all attribute names)."""
+        from soc_emu.formats.dag_files import graph_from_networkx
+
+        return graph_from_networkx(g, name=name)
+
+    def to_networkx(self) -> Any:
+        """This graph as a ``networkx.DiGraph`` (node ids: task names; see :meth:`from_networkx`)."""
+        from soc_emu.formats.dag_files import graph_to_networkx
+
+        return graph_to_networkx(self)
 
     @property
     def entry_tasks(self) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ import importlib.util
 from soc_emu.schedulers.base import Scheduler
 from soc_emu.schedulers.registry import make_scheduler, register, scheduler_class, scheduler_names
 
-_BUILTIN_MODULES = ("random_choice", "round_robin", "met", "etf", "heft", "energy_etf", "srpt_eft")
+_BUILTIN_MODULES = ("random_choice", "round_robin", "met", "etf", "heft", "energy_etf", "srpt_eft", "peft", "cpsat")
 
 for _module in _BUILTIN_MODULES:
     # Only skip modules that do not exist; an error inside an existing module must surface.

@@ -66,7 +66,7 @@ from soc_emu.engine.view import Assignment, Binding, PEState, SystemView, TaskRe
 from soc_emu.errors import SocEmuError
 from soc_emu.model.platform import Platform
 from soc_emu.schedulers.base import Scheduler
-from soc_emu.schedulers.heft_plan import JOB_ORDERS, CostModel, JobToPlan, Placement, SlotTimelines, plan
+from soc_emu.schedulers.heft_plan import JOB_ORDERS, CostModel, JobToPlan, Placement, Plan, SlotTimelines, plan
 from soc_emu.schedulers.registry import register
 
 #: Default bound on the not yet assigned tasks one plan covers (see :class:`HeftScheduler`).
@@ -95,6 +95,8 @@ class HeftScheduler(Scheduler):
     name: ClassVar[str] = "heft"
     dispatch_order: ClassVar[str] = "in_order"
     description: ClassVar[str] = "HEFT: upward-rank order, insertion-based EFT, whole system re-planned per arrival"
+    #: Ranks, order and PE-selection rule of the plans (PEFT swaps in its optimistic cost table).
+    cost_model: ClassVar[type[CostModel]] = CostModel
 
     def __init__(
         self,
@@ -134,7 +136,7 @@ class HeftScheduler(Scheduler):
 
     def reset(self, platform: Platform, rng: np.random.Generator) -> None:
         super().reset(platform, rng)
-        self._costs = CostModel(platform)
+        self._costs = self.cost_model(platform)
         self._plan = {}
         self._slot_queues = [[deque() for _ in range(pe.capacity)] for pe in platform.pes]
         self._pending = set()
@@ -283,21 +285,28 @@ class HeftScheduler(Scheduler):
             else:
                 finish = job.finish_us
             jobs.append(JobToPlan(job_id, job.graph, job.admitted_us, pe_of, finish))
-        result = plan(
-            jobs,
-            self._costs,
-            timelines,
-            floor_us=now,
-            pinned_first=pinned,
-            excluded_pes=excluded,
-            job_order=self.job_order,
-        )
+        result = self._make_plan(jobs, timelines, now, pinned, excluded)
         self._plan = result.placements  # type: ignore[assignment]
         self._planned_down = tuple(excluded)
         self._known = set(view.jobs)
         self._deferred = self._known.difference(job_ids)
         self.replans += 1
         self._build_slot_queues(jobs, result.placements, result.sequence)
+
+    def _make_plan(
+        self,
+        jobs: list[JobToPlan],
+        timelines: SlotTimelines,
+        now: float,
+        pinned: list[tuple[int, int]],
+        excluded: list[int],
+    ) -> Plan:
+        """The plan of ``jobs`` given the running tasks (``timelines``, updated in place), the queued ones
+        (``pinned``, in dispatch order) and the failed PEs; HEFT's insertion-based EFT (subclasses may
+        plan otherwise, e.g. with a solver)."""
+        assert self._costs is not None
+        return plan(jobs, self._costs, timelines, floor_us=now, pinned_first=pinned, excluded_pes=excluded,
+                    job_order=self.job_order)
 
     def _planning_horizon(self, view: SystemView) -> list[int]:
         """The jobs to plan: oldest first while their unassigned tasks fit in ``max_planned_tasks`` (at

@@ -88,6 +88,9 @@ class GraphPlanInfo:
         Per task: ``(predecessor, volume)`` pairs (the graph's own tuple).
     kernels:
         Per task: its kernel.
+    bias:
+        Per task, per PE index: a cost added to the finish time when choosing the task's PE (PEFT's
+        optimistic cost table); ``None`` for plain earliest finish (HEFT).
     """
 
     ranks: tuple[float, ...]
@@ -96,6 +99,7 @@ class GraphPlanInfo:
     candidates: tuple[tuple[tuple[float, int], ...], ...]
     preds: tuple[tuple[tuple[int, float], ...], ...]
     kernels: tuple[str, ...]
+    bias: tuple[tuple[float, ...], ...] | None = None
 
 
 class CostModel:
@@ -156,11 +160,7 @@ class CostModel:
                     source=f"{graph.source or graph.name}: {task.name}",
                 )
             candidates.append(tuple(cands))
-        ranks = self.means.ranks(graph)
-        topo_pos = [0] * len(graph.tasks)
-        for pos, t in enumerate(graph.topo_order):
-            topo_pos[t] = pos
-        keys = tuple((-round(ranks[t], RANK_DECIMALS), topo_pos[t]) for t in range(len(graph.tasks)))
+        ranks, keys, bias = self.priorities(graph, candidates)
         order = tuple(sorted(range(len(graph.tasks)), key=keys.__getitem__))
         return GraphPlanInfo(
             ranks=tuple(ranks),
@@ -169,7 +169,22 @@ class CostModel:
             candidates=tuple(candidates),
             preds=graph.preds,
             kernels=tuple(task.kernel for task in graph.tasks),
+            bias=bias,
         )
+
+    def priorities(
+        self, graph: TaskGraph, candidates: Sequence[Sequence[tuple[float, int]]]
+    ) -> tuple[list[float], tuple[tuple[float, int], ...], tuple[tuple[float, ...], ...] | None]:
+        """Ranks, order keys and PE-selection bias of ``graph``'s tasks (HEFT: upward ranks, no bias).
+
+        Subclasses (PEFT) override this; the keys must sort every task after its predecessors.
+        """
+        ranks = self.means.ranks(graph)
+        topo_pos = [0] * len(graph.tasks)
+        for pos, t in enumerate(graph.topo_order):
+            topo_pos[t] = pos
+        keys = tuple((-round(ranks[t], RANK_DECIMALS), topo_pos[t]) for t in range(len(graph.tasks)))
+        return ranks, keys, None
 
 
 @dataclass
@@ -379,7 +394,10 @@ def plan(
                 raise ValueError(f"pinned task {t} of job {job.key!r} is listed before an unplanned predecessor")
             continue  # a predecessor could not be placed (no usable PE): neither can this task
         pinned_pe = pes_of[t] if pes_of is not None else -1
-        best_finish = math.inf
+        # The PE is chosen by finish + bias (bias 0: earliest finish; PEFT: + optimistic cost).
+        bias_row = info.bias[t] if info.bias is not None else None
+        b = 0.0
+        best_score = best_finish = math.inf
         best_pe = best_slot = best_k = -1
         best_start = 0.0
         for duration, pe in info.candidates[t]:
@@ -388,15 +406,19 @@ def plan(
                     continue
             elif not usable[pe]:
                 continue
-            if lower + duration >= best_finish:
-                break  # candidates are sorted by duration: none further can finish earlier
+            if bias_row is not None:
+                b = bias_row[pe]
+            if lower + duration + b >= best_score:
+                if bias_row is None:
+                    break  # candidates are sorted by duration: none further can finish earlier
+                continue
             ready = floor
             for src_pe, f, volume in inputs:
                 if volume > 0:
                     f += latency[src_pe][pe] + volume / bandwidth[src_pe][pe]
                 if f > ready:
                     ready = f
-            if ready + duration >= best_finish:
+            if ready + duration + b >= best_score:
                 continue
             slot = 0
             if reconfig[pe] > 0:
@@ -405,8 +427,8 @@ def plan(
                 for starts, ends, held in zip(all_starts[pe], all_ends[pe], all_kernels[pe]):
                     start = ends[-1] if ends and ends[-1] > ready else ready
                     finish = start + duration + (0.0 if held == kernel else reconfig[pe])
-                    if finish < best_finish:
-                        best_finish = finish
+                    if finish + b < best_score:
+                        best_finish, best_score = finish, finish + b
                         best_pe, best_slot, best_start, best_k = pe, slot, start, len(starts)
                     slot += 1
                 continue
@@ -419,8 +441,9 @@ def plan(
                     if ends[k] > start:
                         start = ends[k]
                     k += 1
-                if start + duration < best_finish:
+                if start + duration + b < best_score:
                     best_finish = start + duration
+                    best_score = best_finish + b
                     best_pe, best_slot, best_start, best_k = pe, slot, start, k
                     if start == ready:
                         break  # no later slot of this PE can do better

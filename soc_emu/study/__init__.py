@@ -10,7 +10,8 @@
 * :mod:`~soc_emu.study.backends` run them; :mod:`~soc_emu.study.worker` turns one run into one row;
 * :mod:`~soc_emu.study.table` keeps the rows (append-only CSV, resume); :mod:`~soc_emu.study.stats`
   computes the confidence intervals; :mod:`~soc_emu.study.plots` draws them;
-* :mod:`~soc_emu.study.presets` builds the specs of ``soc-emu sweep`` and ``soc-emu compare``.
+* :mod:`~soc_emu.study.presets` builds the specs of ``soc-emu sweep`` and ``soc-emu compare``;
+  :mod:`~soc_emu.study.report` prints a comparison's table and verdict against a baseline.
 
 The package is scheduler-agnostic: names go through the scheduler registry.
 """
@@ -22,5 +23,5 @@ from soc_emu.study.runner import StudyInterrupted, StudyResult, run_study
 from soc_emu.study.spec import StudySpec, load_spec, parse_spec
 from soc_emu.study.worker import NONDETERMINISTIC_COLUMNS, deterministic
 
-__all__ = ["NONDETERMINISTIC_COLUMNS", "RunSpec", "StudyInterrupted", "StudyResult", "StudySpec", "deterministic", "expand",
-           "load_spec", "parse_spec", "run_study"]
+__all__ = ["NONDETERMINISTIC_COLUMNS", "RunSpec", "StudyInterrupted", "StudyResult", "StudySpec", "deterministic",
+           "expand", "load_spec", "parse_spec", "run_study"]

@@ -47,9 +47,9 @@ class StudyInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during a study: ``done`` of ``total`` runs are saved in ``out_dir``; the same call
     again resumes."""
 
-    def __init__(self, done: int, total: int, out_dir: Path) -> None:
+    def __init__(self, done: int, total: int, out_dir: Path, cause: KeyboardInterrupt) -> None:
         super().__init__(f"{done} of {total} runs saved")
-        self.done, self.total, self.out_dir = done, total, out_dir
+        self.done, self.total, self.out_dir, self.cause = done, total, out_dir, cause
 
 
 @dataclass
@@ -115,8 +115,8 @@ def _run_in(out: Path, spec: StudySpec, runs: list[RunSpec], backend: Backend, p
         try:
             if todo:
                 backend.run(todo, on_rows)
-        except KeyboardInterrupt:
-            raise StudyInterrupted(len(table.rows), len(runs), out) from None
+        except KeyboardInterrupt as stop:
+            raise StudyInterrupted(len(table.rows), len(runs), out, stop) from None
         finally:
             bar.close()
         table.finish(run.key for run in runs)
@@ -188,6 +188,8 @@ def check_schedulers(spec: StudySpec) -> None:
             try:
                 build_scheduler(choice.name, choice.options, None)
             except SocEmuError as exc:
+                if exc.source not in (None, "--scheduler"):
+                    raise  # it names its own file or field (a checkpoint, say)
                 raise SocEmuError(exc.detail, source=f"{spec.source}: scenario {sc.name!r} schedulers "
                                                      f"{choice.label!r}") from None
 

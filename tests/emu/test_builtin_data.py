@@ -29,7 +29,7 @@ DS3_APPS = ("wifi_tx", "wifi_rx", "radar", "sc_tx", "sc_rx", "temporal_mitigatio
 
 
 def test_builtin_lists():
-    assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero", "hetero_dvfs", "fpga_soc"}
+    assert set(builtin_platforms()) == {"topcuoglu", "ds3", "hetero", "hetero_dvfs", "fpga_soc", "quad"}
     assert {"ds3_mix", "ds3_capped", "edge_ai_mix", "topcuoglu", "dnn_kws", "dnn_vision", *DS3_APPS} <= set(
         builtin_workloads())
     assert all(builtin_platforms().values()) and all(builtin_workloads().values())

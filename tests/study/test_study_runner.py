@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import small_spec_data
 
 from soc_emu.cli import main
 from soc_emu.errors import SocEmuError
@@ -26,8 +26,8 @@ def _deterministic_rows(rows: list[dict]) -> list[dict]:
     return [deterministic(r) for r in rows]
 
 
-def test_one_and_two_local_workers_give_identical_rows(tmp_path: Path) -> None:
-    spec = parse_spec(small_spec_data())
+def test_one_and_two_local_workers_give_identical_rows(spec_data: Callable[..., dict], tmp_path: Path) -> None:
+    spec = parse_spec(spec_data())
     one = run_study(spec, out_dir=tmp_path / "one", workers=1)
     two = run_study(spec, out_dir=tmp_path / "two", workers=2)
     assert len(one.rows) == 12 and not one.failed
@@ -41,8 +41,8 @@ def test_one_and_two_local_workers_give_identical_rows(tmp_path: Path) -> None:
     assert [line.split(",")[0] for line in lines_one] == [line.split(",")[0] for line in lines_two]
 
 
-def test_resume_skips_finished_runs_and_tolerates_a_cut_line(tmp_path: Path) -> None:
-    spec = parse_spec(small_spec_data())
+def test_resume_skips_finished_runs_and_tolerates_a_cut_line(spec_data: Callable[..., dict], tmp_path: Path) -> None:
+    spec = parse_spec(spec_data())
     full = run_study(spec, out_dir=tmp_path / "full", workers=1)
     part = tmp_path / "part"
     runs = expand(spec)
@@ -58,11 +58,12 @@ def test_resume_skips_finished_runs_and_tolerates_a_cut_line(tmp_path: Path) -> 
     assert keys == [r.key for r in runs]  # every run once, in run order
 
 
-def test_a_folder_of_another_study_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_of_another_study_is_refused(spec_data: Callable[..., dict], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    run_study(parse_spec(small_spec_data(seeds=[0], rates=[20])), out_dir=out, workers=1)
+    run_study(parse_spec(spec_data(seeds=[0], rates=[20])), out_dir=out, workers=1)
     with pytest.raises(SocEmuError, match="holds the results of a different study") as info:
-        run_study(parse_spec(small_spec_data(seeds=[0], rates=[30])), out_dir=out, workers=1)
+        run_study(parse_spec(spec_data(seeds=[0], rates=[30])), out_dir=out, workers=1)
     assert info.value.source == f"--out {out}"
     code = main(["study", "run", "--schedulers", "etf", "--rates", "30", "--seeds", "0", "--jobs", "20",
                  "--out", str(out), "--no-plot"])
@@ -72,12 +73,12 @@ def test_a_folder_of_another_study_is_refused(tmp_path: Path, capsys: pytest.Cap
     stray.mkdir()
     (stray / "runs.csv").write_text("key\n")
     with pytest.raises(SocEmuError, match="without study.json"):
-        run_study(parse_spec(small_spec_data(seeds=[0])), out_dir=stray, workers=1)
+        run_study(parse_spec(spec_data(seeds=[0])), out_dir=stray, workers=1)
 
 
-def test_a_failing_run_is_recorded_and_the_study_goes_on(tmp_path: Path) -> None:
+def test_a_failing_run_is_recorded_and_the_study_goes_on(spec_data: Callable[..., dict], tmp_path: Path) -> None:
     # Dropping arrivals needs an admission cap: the drop=true runs fail inside the run, the others finish.
-    spec = parse_spec(small_spec_data(seeds=[0], rates=[20], drop=[True, False]))
+    spec = parse_spec(spec_data(seeds=[0], rates=[20], drop=[True, False]))
     result = run_study(spec, out_dir=tmp_path / "out", workers=2)
     failed = result.failed
     assert len(result.rows) == 4 and len(failed) == 2 and all(r["drop"] is True for r in failed)
@@ -87,8 +88,8 @@ def test_a_failing_run_is_recorded_and_the_study_goes_on(tmp_path: Path) -> None
     assert again.executed == 0
 
 
-def test_a_killed_worker_is_replaced_and_its_runs_redone(tmp_path: Path) -> None:
-    runs = expand(parse_spec(small_spec_data()))
+def test_a_killed_worker_is_replaced_and_its_runs_redone(spec_data: Callable[..., dict], tmp_path: Path) -> None:
+    runs = expand(parse_spec(spec_data()))
     expected = {r.key: deterministic(run_one(r)) for r in runs}
     backend = LocalBackend(2, chunk_size=1)
     got: dict[str, dict] = {}
@@ -107,8 +108,9 @@ def test_a_killed_worker_is_replaced_and_its_runs_redone(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, 2), (signal.SIGTERM, 1)])
-def test_an_interrupted_study_resumes_to_the_uninterrupted_table(tmp_path: Path, sig: int, workers: int) -> None:
-    data = small_spec_data(seeds=list(range(6)), rates=[20, 40, 60, 80], jobs=60)
+def test_an_interrupted_study_resumes_to_the_uninterrupted_table(spec_data: Callable[..., dict], tmp_path: Path,
+                                                                 sig: int, workers: int) -> None:
+    data = spec_data(seeds=list(range(6)), rates=[20, 40, 60, 80], jobs=60)
     out = tmp_path / "out"
     args = [sys.executable, "-m", "soc_emu", "study", "run", "--schedulers", "etf,heft", "--rates", "20,40,60,80",
             "--seeds", ",".join(map(str, range(6))), "--noise", "0.2", "--jobs", "60", "--name", "small",
@@ -122,8 +124,10 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_table(tmp_path: Path,
         time.sleep(0.02)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "run the same command again to resume" in err
+    assert proc.returncode == 128 + sig, err
+    name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+    assert err.strip().splitlines()[-1].startswith(f"soc-emu: interrupted by {name}: ")
+    assert err.strip().endswith("run the same command again to resume")
     saved = list(csv.DictReader(open(table)))
     assert 0 < len(saved) < 48
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=120)

@@ -101,3 +101,19 @@ def test_cli_flags_name_themselves_in_errors(tmp_path: Path, capsys: pytest.Capt
     assert "soc-emu: error: --rates: duplicate value 5.0" in capsys.readouterr().err
     assert main(["study", "run", "--schedulers", "heft,nope", "--out", str(tmp_path / "o")]) == 2
     assert "soc-emu: error: --schedulers: unknown scheduler 'nope'" in capsys.readouterr().err
+
+
+def test_bad_scheduler_options_fail_before_any_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text('schedulers = [{ name = "heft", options = { bogus = 1 } }]\n')
+    assert main(["study", "run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: scenario 'default' schedulers 'heft': scheduler 'heft' does not take these options" in err
+    assert not (tmp_path / "out" / "runs.csv").exists()
+
+
+def test_a_scenario_or_flag_may_trade_jobs_for_a_duration() -> None:
+    spec = parse_spec({"jobs": 50, "scenarios": [{"name": "a"}, {"name": "b", "duration_us": 2000.0}]})
+    assert [(sc.jobs, sc.duration_us) for sc in spec.scenarios] == [(50, None), (None, 2000.0)]
+    flagged = parse_spec({"duration_us": 10.0}, overrides={"jobs": 7}, flag_of={"jobs": "--jobs"})
+    assert (flagged.scenarios[0].jobs, flagged.scenarios[0].duration_us) == (7, None)

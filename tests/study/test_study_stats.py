@@ -9,7 +9,8 @@ import pytest
 
 from soc_emu.study.stats import mean_ci, summarize, t_cdf, t_quantile
 
-#: Two-sided 95% Student t critical values t(0.975, df), from published tables (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2).
+#: Two-sided 95% Student t critical values t(0.975, df), as published in t tables (e.g. the NIST/SEMATECH
+#: e-Handbook, section 1.3.6.7.2), to more digits.
 T_TABLE = {1: 12.706204736174698, 2: 4.302652729749464, 3: 3.182446305284263, 4: 2.7764451051977987,
            5: 2.570581835636314, 9: 2.2621571627982053, 30: 2.0422724563012373, 120: 1.9799304050824413}
 

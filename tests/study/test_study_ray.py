@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import small_spec_data
 
 from soc_emu.cli import main
 from soc_emu.study import deterministic, parse_spec, run_study
 from soc_emu.study.backends import make_backend
 
 
-def test_local_and_ray_backends_give_identical_rows(tmp_path: Path, ray_session: Any) -> None:
-    spec = parse_spec(small_spec_data())
+def test_local_and_ray_backends_give_identical_rows(spec_data: Callable[..., dict], tmp_path: Path,
+                                                    ray_session: Any) -> None:
+    spec = parse_spec(spec_data())
     one = run_study(spec, out_dir=tmp_path / "one", workers=1)
     two = run_study(spec, out_dir=tmp_path / "two", workers=2)
     on_ray = run_study(spec, out_dir=tmp_path / "ray", backend=make_backend("ray", workers=2))
