@@ -28,7 +28,7 @@ from agents.guards import check_model_sizes, require_finite_tensors
 from agents.model import DeepSoCSNet, ModelConfig
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import CHECKPOINT_BYTES
+from soc_emu.limits import CHECKPOINT_BYTES
 
 FORMAT = "soc-emu-deepsocs"
 VERSION = 1

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 #: Network sizes a checkpoint or ``soc-emu train`` may ask for.
 MODEL_LIMITS: dict[str, Range] = {

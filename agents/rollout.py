@@ -11,6 +11,8 @@ LATENCY_SCALE_US``, i.e. minus the mean job latency in units of ``LATENCY_SCALE_
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -237,6 +239,12 @@ def run_job(job: RolloutJob) -> Episode:
     return episode
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Pool worker initializer: a terminal sends Ctrl-C to the whole process group; the parent alone
+    reacts (it cancels the queued episodes), so workers print no tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class RolloutPool:
     """Runs :class:`RolloutJob` lists on ``workers`` local processes (in this process with one worker).
 
@@ -246,7 +254,8 @@ class RolloutPool:
     def __init__(self, workers: int) -> None:
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1:
-            self.executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+            self.executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                                initializer=_leave_ctrl_c_to_the_parent)
 
     def map(self, jobs: list[RolloutJob]) -> list[Episode]:
         """Run every job; episodes in job order."""
@@ -260,7 +269,14 @@ class RolloutPool:
 
     def close(self) -> None:
         if self.executor is not None:
-            self.executor.shutdown()
+            if sys.exc_info()[0] is not None:
+                # An error or Ctrl-C is unwinding: stop the running episodes too (the executor has no public
+                # terminate; its worker processes are in ``_processes``) and cancel the queued ones.
+                for process in list(getattr(self.executor, "_processes", {}).values()):
+                    process.terminate()
+                self.executor.shutdown(cancel_futures=True)
+            else:
+                self.executor.shutdown()
             self.executor = None
 
     def __enter__(self) -> RolloutPool:

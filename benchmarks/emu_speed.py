@@ -12,6 +12,13 @@ growing at 5 jobs/ms), with no tracing, in this one process pinned to one core. 
 its peak resident memory (``resource.getrusage``) is its own; the target is < 1 GB.
 
 Targets (the project's issue): >= 30,000 tasks/s for MET and ETF, >= 5,000 tasks/s for streaming HEFT.
+
+DVFS and thermal (``--power-repeats``, default 5; 0 skips): the same MET run on ``hetero`` (fixed power,
+no power model) and on ``hetero_dvfs`` (the same SoC with OPPs, C V^2 f + leakage power and the RC thermal
+model) under ``performance`` (power and thermal integration only) and ``ondemand`` (plus governor sampling
+and frequency changes), interleaved, best of N each, so machine noise hits all three alike; speeds are
+tasks per second of *process CPU time* (less sensitive than wall time to other load on a shared machine)
+and it prints the slowdown of each against ``hetero`` (target: at most 30 %).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,6 +65,35 @@ def run_one(scheduler: str, jobs: int, rate: float, seed: int) -> dict:
             "mean_utilization": m["mean_utilization"]}
 
 
+POWER_CASES = (("hetero", None), ("hetero_dvfs", "performance"), ("hetero_dvfs", "ondemand"))
+
+
+def power_overhead(jobs: int, rate: float, repeats: int) -> None:
+    """Tasks/s with the power model off and on, measured side by side (see the module docstring)."""
+    best: dict[tuple[str, str | None], float] = {}
+    tasks: dict[tuple[str, str | None], int] = {}
+    for _ in range(repeats):
+        for case in POWER_CASES:
+            platform, governor = case
+            cpu = time.process_time()
+            result = execute(RunConfig(platform=platform, workload=WORKLOAD, scheduler="met",
+                                       options=RunOptions(seed=0, num_jobs=jobs, governor=governor),
+                                       arrivals=ArrivalOverrides(rate_jobs_per_ms=rate)))
+            cpu = time.process_time() - cpu
+            m = result.metrics
+            tasks[case] = m["tasks_completed"] + m["tasks_killed"]
+            speed = tasks[case] / cpu
+            best[case] = max(best.get(case, 0.0), speed)
+    base = best[POWER_CASES[0]]
+    print(f"\nDVFS + thermal: MET, {WORKLOAD} at {rate:g} jobs/ms, {jobs} jobs, best of {repeats} interleaved runs")
+    print(f"{'platform':<14}{'governor':<13}{'tasks':>8}{'tasks/cpu-s':>13}{'slower by':>11}")
+    for case in POWER_CASES:
+        slower = base / best[case] - 1.0
+        verdict = "" if case == POWER_CASES[0] else f"  {'ok' if slower <= 0.30 else 'MISSED'} (target <= 30 %)"
+        print(f"{case[0]:<14}{case[1] or '-':<13}{tasks[case]:>8}{best[case]:>13,.0f}{100 * slower:>10.1f}%{verdict}",
+              flush=True)
+
+
 def million_child(tasks: int, rate: float, scheduler: str) -> None:
     """Child-process mode: run about ``tasks`` tasks and print one JSON line with wall time and peak RSS."""
     pin_to_one_core()
@@ -76,6 +113,8 @@ def main() -> int:
     parser.add_argument("--schedulers", default=",".join(SCHEDULERS), help="comma-separated list")
     parser.add_argument("--big-tasks", type=int, help="tasks in the big run (default 1,000,000, quick 100,000; 0 skips)")
     parser.add_argument("--big-scheduler", default="met", help="scheduler of the big run (default met)")
+    parser.add_argument("--power-repeats", type=int, default=5,
+                        help="interleaved repeats of the DVFS + thermal on/off comparison (default 5; 0 skips)")
     parser.add_argument("--child-big", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_big is not None:
@@ -94,6 +133,8 @@ def main() -> int:
         verdict = "" if target is None else f">= {target:,}: {'ok' if row['tasks_per_s'] >= target else 'MISSED'}"
         print(f"{name:<12}{row['jobs']:>7}{row['tasks']:>9}{row['wall_s']:>9.2f}{row['tasks_per_s']:>11,.0f}"
               f"{row['mean_latency_us']:>13,.1f}{100 * row['mean_utilization']:>8.1f}  {verdict}", flush=True)
+    if args.power_repeats > 0:
+        power_overhead(jobs, args.rate, args.power_repeats)
     if big > 0:
         out = subprocess.run(
             [sys.executable, __file__, "--child-big", str(big), "--rate", str(args.rate),

@@ -14,7 +14,6 @@ asked for), and matplotlib only when a Gantt chart is written.
 from __future__ import annotations
 
 import dataclasses
-import math
 import platform as host_platform
 import sys
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from soc_emu import limits
 from soc_emu.engine.options import RunOptions
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
@@ -299,10 +299,10 @@ def apply_overrides(workload: Workload, overrides: ArrivalOverrides) -> Workload
     rate, gap = overrides.rate_jobs_per_ms, overrides.mean_interarrival_us
     if rate is not None and gap is not None:
         raise SocEmuError("give either --rate or --interarrival, not both", source="--rate")
-    if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise SocEmuError(f"the arrival rate must be a number > 0 jobs/ms, got {rate}", source="--rate")
-    if gap is not None and not (math.isfinite(gap) and gap > 0):
-        raise SocEmuError(f"the mean inter-arrival time must be a number > 0 us, got {gap}", source="--interarrival")
+    if rate is not None:
+        limits.RATE_JOBS_PER_MS.check(rate, "--rate")
+    if gap is not None:
+        limits.INTERARRIVAL_US.check(gap, "--interarrival")
     if rate is not None:
         gap = 1000.0 / rate
     if gap is not None:
@@ -312,8 +312,7 @@ def apply_overrides(workload: Workload, overrides: ArrivalOverrides) -> Workload
         workload = dataclasses.replace(workload, arrivals=dataclasses.replace(arrivals, mean_interarrival_us=gap))
     cap = overrides.max_jobs_in_system
     if cap is not None:
-        if cap < 1:
-            raise SocEmuError(f"the cap on jobs in the system must be >= 1, got {cap}", source="--max-jobs")
+        limits.JOBS.check(cap, "--max-jobs")
         workload = dataclasses.replace(workload, max_jobs_in_system=cap)
     if overrides.drop_when_full is not None:
         if overrides.drop_when_full and workload.max_jobs_in_system is None:

@@ -5,7 +5,7 @@ output locations that can be written, and the comma-separated lists several subc
 The ``*_arg`` factories return argparse ``type=`` callables: a bad value becomes argparse's one-line
 ``argument --flag: ...`` error (exit status 2) before any work starts. :func:`check_ranges` does the same
 for flags that are parsed plainly and checked afterwards (one table per command). The ranges themselves
-live in :mod:`soc_emu.formats.limits`.
+live in :mod:`soc_emu.limits`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import Range
+from soc_emu.limits import WORKERS, Range
 
 if TYPE_CHECKING:
     from soc_emu.study.backends import Backend
@@ -57,7 +57,7 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("where the runs execute")
     group.add_argument("--backend", choices=("local", "ray"), default="local",
                        help="local: a process pool on this machine (default); ray: Ray tasks")
-    group.add_argument("--workers", type=int, default=None, metavar="N",
+    group.add_argument("--workers", type=ranged_arg(WORKERS), default=None, metavar="N",
                        help="parallel workers (default: one per core; with ray and --address: the cluster's CPUs)")
     group.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                        help="join this Ray cluster (with --backend ray; default: start Ray in this process)")

@@ -14,7 +14,7 @@ import json
 import sys
 
 from soc_emu.cli.arguments import check_ranges, output_file_arg
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 HELP = "generate InTAR-style accelerators and report their simulated performance"
 KERNELS = ("mlp", "ffn", "cnn", "attention")

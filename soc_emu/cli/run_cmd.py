@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from soc_emu import limits
 from soc_emu.cli.arguments import nonempty_arg, output_dir_arg, ranged_arg
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 
 HELP = "run one emulation and report its metrics"
 
@@ -145,7 +145,7 @@ def parse_failures(text: str | None, types: str | None) -> Any:
     except ValueError:
         raise SocEmuError(f"expected two numbers MTBF_US,REPAIR_US, got {text!r}", source="--failures") from None
     for value in (mtbf, repair):
-        limits.POSITIVE_TIME_US.check(value, "--failures")
+        limits.FAILURE_TIME_US.check(value, "--failures")
     pe_types = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
     with _flag_errors():
         return FailureModel(mtbf_us=mtbf, repair_us=repair, pe_types=pe_types)

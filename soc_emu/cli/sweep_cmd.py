@@ -38,7 +38,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 FLAG_OF = {"platforms": "--platform", "workloads": "--workload", "schedulers": "--schedulers", "rates": "--rates",
            "seeds": "--seeds", "noise": "--noise", "failures": "--failures", "max_jobs": "--max-jobs",
            "drop": "--drop", "binding": "--binding", "shared_bus": "--shared-bus", "jobs": "--jobs",
-           "duration_us": "--duration"}
+           "duration_us": "--duration", "governors": "--governor"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -83,7 +83,7 @@ def sweep_study(args: argparse.Namespace) -> Any:
         rates=None if args.rates is None else list(number_list(args.rates, float, "--rates")),
         seeds=list(number_list(args.seeds, int, "--seeds")), jobs=args.jobs, duration_us=args.duration,
         noise=args.noise, failures=failures, max_jobs=args.max_jobs, drop=args.drop, binding=args.binding,
-        shared_bus=args.shared_bus,
+        shared_bus=args.shared_bus, governor=args.governor,
     )
     return parse_spec({}, source="sweep", overrides=data, flag_of=FLAG_OF)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from soc_emu import limits
 from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
-from soc_emu.formats import limits
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--platform", default="hetero", metavar="NAME|FILE", help="platform (default: hetero)")
     p.add_argument("--workload", default="ds3_mix", metavar="NAME|FILE", help="workload (default: ds3_mix)")
-    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg, help="output directory (default: runs/deepsocs)")
+    p.add_argument("--out", default="runs/deepsocs", metavar="DIR", type=output_dir_arg,
+                   help="output directory (default: runs/deepsocs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole run (default: 0)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
@@ -99,7 +100,7 @@ TRAIN_RANGES: dict[str, Range] = {
     "imitation_epochs": Range(1, 1_000, integer=True),
     "rl_iterations": Range(0, 1_000_000, integer=True),
     "rollouts": Range(1, 1_024, integer=True),
-    "workers": Range(1, 256, integer=True),
+    "workers": limits.WORKERS,
     "lr": Range(0.0, 1.0, low_open=True),
     "entropy": Range(0.0, 10.0),
     "eval_every": Range(1, 1_000_000, integer=True),
@@ -163,7 +164,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
+    from soc_emu.interrupts import terminate_raises
+
+    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+        result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
     best = f"{result.best_eval_latency_us:.2f} us" if result.best_eval_latency_us is not None else "n/a"
     expert = f"{result.expert_eval_latency_us:.2f} us" if result.expert_eval_latency_us is not None else "n/a"
     print(f"trained in {result.elapsed_s / 60:.1f} min; best greedy evaluation latency {best} (expert {expert})")
@@ -191,6 +195,8 @@ def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
             raise SocEmuError(f"expected PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures], got {text!r}", source="--scenario") from None
         if not 0 < lo <= hi:
             raise SocEmuError(f"need 0 < RATE_MIN <= RATE_MAX, got {text!r}", source="--scenario")
+        for rate in (lo, hi):
+            limits.RATE_JOBS_PER_MS.check(rate, "--scenario")
         resolve_scenario(platform, workload)
         out.append(Scenario(platform, workload, lo, hi, args.noise, failures))
     return tuple(out)
@@ -207,10 +213,13 @@ def run_finetune(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
-                      seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
-                      test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
-                      episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
+    from soc_emu.interrupts import terminate_raises
+
+    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+        result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
+                          seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
+                          test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
+                          episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, say=say)
     print(f"fine-tuned in {result.elapsed_s / 60:.1f} min; best model: {result.best}")
     for name, comparison in result.comparisons.items():
         print(f"{name} (held-out mean latency):")

@@ -7,16 +7,20 @@ say *what* is simulated. Invalid values are user errors (they usually come from 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from numbers import Integral
 
 from typing import TYPE_CHECKING
 
-from soc_emu.errors import SocEmuError
+from soc_emu import limits
 
 if TYPE_CHECKING:
     from soc_emu.power.governors import GovernorSpec
+
+
+def _python_int(value: object) -> object:
+    """numpy integers as Python ints (booleans and everything else unchanged, for the range check)."""
+    return int(value) if isinstance(value, Integral) and not isinstance(value, bool) else value
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,8 @@ class FailureModel:
     pe_types: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if not (self.mtbf_us > 0 and math.isfinite(self.mtbf_us)):
-            raise SocEmuError(f"mean time between failures must be a finite number > 0, got {self.mtbf_us}", source="failures.mtbf_us")
-        if not (self.repair_us > 0 and math.isfinite(self.repair_us)):
-            raise SocEmuError(f"mean repair time must be a finite number > 0, got {self.repair_us}", source="failures.repair_us")
+        limits.FAILURE_TIME_US.check(self.mtbf_us, "failures.mtbf_us")
+        limits.FAILURE_TIME_US.check(self.repair_us, "failures.repair_us")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class RunOptions:
     num_jobs:
         Jobs to generate; the run ends when all of them have left the system (finished or dropped).
     duration_us:
-        End the run at this time (jobs still in the system are not reported). With ``num_jobs`` as well,
-        the run ends at whichever comes first.
+        End the run at this time (the runner reports the jobs still in the system then, with their ages:
+        ``jobs_unfinished``). With ``num_jobs`` as well, the run ends at whichever comes first.
     noise_rsd:
         Relative standard deviation of execution times (0: deterministic). See
         :class:`soc_emu.engine.noise.ExecutionNoise` for the truncation.
@@ -78,14 +80,13 @@ class RunOptions:
     governor: str | None = None
 
     def __post_init__(self) -> None:
-        if self.num_jobs is not None and not (isinstance(self.num_jobs, Integral) and self.num_jobs >= 1):
-            raise SocEmuError(f"number of jobs must be an integer >= 1, got {self.num_jobs!r}", source="num_jobs")
-        if self.duration_us is not None and not (self.duration_us > 0 and math.isfinite(self.duration_us)):
-            raise SocEmuError(f"duration must be a finite number > 0 us, got {self.duration_us!r}", source="duration_us")
-        if not (self.noise_rsd >= 0 and math.isfinite(self.noise_rsd)):
-            raise SocEmuError(f"noise relative std-dev must be a finite number >= 0, got {self.noise_rsd!r}", source="noise_rsd")
-        if not isinstance(self.seed, Integral) or isinstance(self.seed, bool) or self.seed < 0:
-            raise SocEmuError(f"seed must be an integer >= 0, got {self.seed!r}", source="seed")
+        # The documented ranges (soc_emu.limits), whichever front end built the options.
+        if self.num_jobs is not None:
+            limits.JOBS.check(_python_int(self.num_jobs), "num_jobs")
+        if self.duration_us is not None:
+            limits.POSITIVE_TIME_US.check(self.duration_us, "duration_us")
+        limits.NOISE_RSD.check(self.noise_rsd, "noise_rsd")
+        limits.SEED.check(_python_int(self.seed), "seed")
         self.governor_spec()
 
     def governor_spec(self) -> GovernorSpec | None:

@@ -740,7 +740,7 @@ class Simulation:
         job.start_us[task] = now
         duration = nominal * self._factors[job.job_id][task] if self._noise is not None else nominal
         if self._power is not None:
-            duration = self._power.started(ps, slot, job.job_id, kernel, duration)
+            duration = self._power.started(ps, slot, job.job_id, kernel, duration, now)
         ev = Timeout(self.env, overhead + duration, (ps, slot, token))
         ev.callbacks.append(self._on_task_done)
 
@@ -759,9 +759,9 @@ class Simulation:
         ps, slot, token = ev._value
         if ps.slot_token[slot] != token:
             return  # killed by a failure (or re-timed by a frequency change)
-        if self._power is not None:
-            self._power.finished(ps, slot)
         now = self.env.now
+        if self._power is not None:
+            self._power.finished(ps, slot, now)
         ref = ps.slot_ref[slot]
         ps.slot_ref[slot] = None
         ps.slot_token[slot] = -1
@@ -832,7 +832,7 @@ class Simulation:
             task = ref.task
             if job.status[task] == _RUNNING:
                 if self._power is not None:
-                    self._power.finished(ps, slot)
+                    self._power.finished(ps, slot, now)
                 self.tasks_killed += 1
                 if self._on_task:
                     self._emit_task(job, task, ps, slot, now, False)

@@ -23,18 +23,20 @@ Semantics, as in DS3's own parser:
   resource is one PE, ``comm_band i i`` *is* the same-PE bandwidth (DS3Gym's parser fills the diagonal);
   the values must then agree across resources, because the model has one same-PE link.
 * The first execution time listed for a task wins (DS3 looks times up with ``list.index``).
-* Active power: the 1-core figure of the ``power_profile`` at the highest listed frequency (DS3 runs its
-  ``performance`` DVFS mode at the top OPP); idle power 0. DS3Gym's per-task power column is a
-  placeholder (it repeats the time) and is ignored.
-* Power (see :mod:`soc_emu.power`): a resource with ``opp`` lines and a ``power_profile`` is a power
-  cluster: its OPPs (``opp <MHz> <mV>``), DS3's measured cluster power by frequency and number of busy
-  cores (``power_profile``; ``PG_profile``, power-gated idle cores, is used instead when it lists every
-  frequency ``power_profile`` lists), its governor from ``DVFS_mode`` (performance, powersave,
-  ondemand, userspace) and its throttling caps ``trip_freq`` at the trip temperatures of
-  :data:`DS3_TRIP_C`, on a thermal node (only for resources whose ``trip_freq`` caps something) with the assumed :data:`DS3_THERMAL` figures (DS3's SoC files
+* Fixed power (``ProcessingElement.active_power_w``, used where a resource has no power model): the
+  1-core figure of the ``power_profile`` at the highest listed frequency (DS3 runs its ``performance``
+  DVFS mode at the top OPP); idle power 0. DS3Gym's per-task power column is a placeholder (it repeats
+  the time) and is ignored.
+* Power model (see :mod:`soc_emu.power`): a resource with ``opp`` lines and a ``power_profile`` is a
+  power cluster with its OPPs (``opp <MHz> <mV>``); DS3's measured cluster power by frequency and number
+  of busy cores (``power_profile``; ``PG_profile``, power-gated idle cores, is used instead when it lists
+  every frequency ``power_profile`` lists); its governor from ``DVFS_mode`` (performance, powersave,
+  ondemand, userspace; ``constant-<MHz>``: that fixed OPP; ``none``: the top OPP); and its throttling
+  caps ``trip_freq`` at the trip temperatures :data:`DS3_TRIP_C`, on a thermal node with the assumed
+  :data:`DS3_THERMAL` figures (only for resources whose ``trip_freq`` caps something; DS3's SoC files
   carry no thermal parameters). ``DTPM_trip_freq`` is read and checked but not used (it belongs to DS3's
   DTPM policies, which we do not model). A resource without ``opp`` lines or without a power profile
-  keeps a fixed power.
+  keeps the fixed power.
 * DS3 type names map to :data:`soc_emu.model.PE_TYPES`: LTL -> cpu_little, BIG -> cpu_big, CPU -> cpu,
   ACC with FFT/VIT/MM in the name -> acc_fft/acc_viterbi/acc_mm, other ACC -> acc, anything else lowercased.
 
@@ -51,8 +53,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model import Edge, Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
 from soc_emu.power.governors import GOVERNORS, GovernorSpec
 from soc_emu.power.model import ClusterPower, PowerSpec, ProfilePower
@@ -97,7 +99,7 @@ def detect_ds3(text: str) -> str | None:
 def _number(token: str, where: str, what: str, *, minimum: float = 0.0, strict: bool = False,
             maximum: float = limits.MAX_TIME_US) -> float:
     """A finite number in ``[minimum, maximum]`` (``(minimum, maximum]`` when ``strict``); the default
-    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.formats.limits`)."""
+    maximum is that of times, volumes and bandwidths (:mod:`soc_emu.limits`)."""
     try:
         value = float(token)
     except ValueError:
@@ -206,12 +208,12 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     if key == "opp":
         if len(tokens) != 3:
             raise SocEmuError("expected 'opp <MHz> <mV>'", source=where)
-        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True),
-                       _number(tokens[2], where, "OPP voltage", strict=True), number))
+        r.opps.append((_number(tokens[1], where, "OPP frequency", strict=True, maximum=limits.MHZ.high),
+                       _number(tokens[2], where, "OPP voltage", strict=True, maximum=limits.MILLIVOLTS.high), number))
     elif key in ("power_profile", "PG_profile"):
         if len(tokens) < 3:
             raise SocEmuError(f"expected '{key} <MHz> <W for 1 core> ...'", source=where)
-        freq = _number(tokens[1], where, "frequency", strict=True)
+        freq = _number(tokens[1], where, "frequency", strict=True, maximum=limits.MHZ.high)
         watts = tuple(_number(t, where, "power", maximum=limits.POWER_W.high) for t in tokens[2:])
         if len(watts) > r.capacity:
             raise SocEmuError(f"{key} gives {len(watts)} core counts for a resource of capacity {r.capacity}",
@@ -224,11 +226,23 @@ def _read_power_line(r: _Resource, key: str, tokens: list[str], where: str, numb
     elif key in ("trip_freq", "DTPM_trip_freq"):
         caps = []
         for t in tokens[1:]:
-            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True))
+            caps.append(-1.0 if t == "-1" else _number(t, where, key, strict=True, maximum=limits.MHZ.high))
         if key == "trip_freq":
             r.trip_mhz = tuple(caps)
         else:
             r.dtpm_trip_mhz = tuple(caps)
+
+
+def _ds3_governor(mode: str, where: str) -> GovernorSpec:
+    """DS3's ``DVFS_mode``: a governor name, ``constant-<MHz>`` (a fixed OPP) or ``none`` (fixed clock)."""
+    if mode.startswith("constant-"):
+        return GovernorSpec.parse("userspace:" + mode.split("-", 1)[1], source=where)
+    if mode == "none":
+        return GovernorSpec("performance", source=where)
+    if mode not in GOVERNORS:
+        raise SocEmuError(f"unknown DVFS_mode {mode!r} (known: {', '.join(sorted(GOVERNORS))}, constant-<MHz>, none)",
+                          source=where)
+    return GovernorSpec(mode, source=where)
 
 
 def _ds3_power(resources: list[_Resource], label: str) -> PowerSpec | None:
@@ -241,10 +255,7 @@ def _ds3_power(resources: list[_Resource], label: str) -> PowerSpec | None:
         opps = OppTable(tuple(OperatingPoint(f, v) for f, v, _ in r.opps), source=where)
         pg = r.pg_profile if r.pg_profile and set(r.profile) <= set(r.pg_profile) else None
         model = ProfilePower(profile=r.profile, pg_profile=pg, source=f"{label}: line {r.line}")
-        mode = r.dvfs_mode if r.dvfs_mode in GOVERNORS else None
-        if mode is None:
-            raise SocEmuError(f"unknown DVFS_mode {r.dvfs_mode!r} (known: {', '.join(sorted(GOVERNORS))})",
-                              source=f"{label}: line {r.line}")
+        governor = _ds3_governor(r.dvfs_mode, f"{label}: line {r.line}")
         trips = r.trip_mhz[: len(DS3_TRIP_C)]
         thermal = None if not any(f > 0 for f in trips) else ThermalParams(
             resistance_c_per_w=DS3_THERMAL["resistance_c_per_w"],
@@ -255,7 +266,7 @@ def _ds3_power(resources: list[_Resource], label: str) -> PowerSpec | None:
             source=f"{label}: line {r.line}",
         )
         clusters[r.name] = ClusterPower(name=r.name, opps=opps, model=model,
-                                        governor=GovernorSpec(mode, source=f"{label}: line {r.line}"),
+                                        governor=governor,
                                         thermal=thermal, source=f"{label}: line {r.line}")
     if not clusters:
         return None

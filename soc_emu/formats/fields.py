@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from soc_emu.errors import SocEmuError
-from soc_emu.formats.limits import Range
+from soc_emu.limits import Range
 
 _MISSING = object()
 

@@ -29,8 +29,8 @@ from importlib.resources.abc import Traversable
 
 import numpy as np
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model.compatibility import check_compatible
 from soc_emu.formats.dag_files import is_dag_text, parse_dag_text
 from soc_emu.formats.ds3 import detect_ds3, read_ds3_job, read_ds3_soc
@@ -98,7 +98,7 @@ def _read_file(path: str) -> str:
     re-label errors about a whole spec (``--workload: ...``) keep the file name.
 
     Only regular files are read (a FIFO would block, ``/dev/zero`` never ends), and at most
-    :data:`soc_emu.formats.limits.FILE_BYTES` of them."""
+    :data:`soc_emu.limits.FILE_BYTES` of them."""
     try:
         return read_bounded_text(path, int(limits.FILE_BYTES.high))
     except FileNotFoundError:

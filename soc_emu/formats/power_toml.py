@@ -43,20 +43,25 @@ Every bad value raises one :class:`SocEmuError` naming the file and field.
 
 from __future__ import annotations
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
 from soc_emu.formats.fields import Fields, check_number
+from soc_emu.limits import Range
 from soc_emu.power.governors import GovernorSpec
 from soc_emu.power.model import ClusterPower, CmosPower, PowerSpec, ProfilePower
 from soc_emu.power.opp import OperatingPoint, OppTable
 from soc_emu.power.thermal import Coupling, ThermalParams
 
 
-def _number_list(f: Fields, key: str, *, allow_minus_one: bool = False) -> tuple[float, ...]:
+def _number_list(f: Fields, key: str, *, allow_minus_one: bool = False,
+                 limit: Range | None = None) -> tuple[float, ...]:
     values = f.array(key, [])
     out = []
     for i, v in enumerate(values):
         if allow_minus_one and v == -1:
             out.append(-1.0)
+        elif limit is not None:
+            out.append(limit.check(v, f.where(f"{key}[{i}]")))
         else:
             out.append(check_number(v, f.where(f"{key}[{i}]"), minimum=-1e300 if not allow_minus_one else 0.0,
                                     strict=allow_minus_one))
@@ -70,8 +75,8 @@ def _opps(f: Fields) -> OppTable:
         where = f.where(f"opp[{i}]")
         if not isinstance(row, list) or len(row) != 2:
             raise SocEmuError("expected [MHz, mV]", source=where)
-        mhz = check_number(row[0], f"{where}.MHz", strict=True)
-        mv = check_number(row[1], f"{where}.mV", strict=True)
+        mhz = limits.MHZ.check(row[0], f"{where}.MHz")
+        mv = limits.MILLIVOLTS.check(row[1], f"{where}.mV")
         points.append(OperatingPoint(mhz, mv))
     return OppTable(tuple(points), source=f.where("opp"))
 
@@ -82,9 +87,9 @@ def _profile(f: Fields, key: str) -> dict[float, tuple[float, ...]] | None:
         return None
     table: dict[float, tuple[float, ...]] = {}
     for r in rows:
-        mhz = r.number("mhz", strict=True)
+        mhz = r.number("mhz", limit=limits.MHZ)
         watts = r.array("watts")
-        table[mhz] = tuple(check_number(w, r.where(f"watts[{i}]")) for i, w in enumerate(watts))
+        table[mhz] = tuple(limits.POWER_W.check(w, r.where(f"watts[{i}]")) for i, w in enumerate(watts))
         if not table[mhz]:
             raise r.error("watts", "expected the power with 1, 2, ... busy cores")
         r.finish()
@@ -95,11 +100,11 @@ def _thermal(t: Fields | None) -> ThermalParams | None:
     if t is None:
         return None
     params = ThermalParams(
-        resistance_c_per_w=t.number("resistance_c_per_w", minimum=0.0, strict=True),
-        capacitance_j_per_c=t.number("capacitance_j_per_c", minimum=0.0, strict=True),
-        trip_c=_number_list(t, "trip_c"),
-        trip_mhz=_number_list(t, "trip_mhz", allow_minus_one=True),
-        hysteresis_c=t.number("hysteresis_c", 0.0),
+        resistance_c_per_w=t.number("resistance_c_per_w", limit=limits.THERMAL_RESISTANCE),
+        capacitance_j_per_c=t.number("capacitance_j_per_c", limit=limits.THERMAL_CAPACITANCE),
+        trip_c=_number_list(t, "trip_c", limit=limits.TEMPERATURE_C),
+        trip_mhz=_number_list(t, "trip_mhz", allow_minus_one=True, limit=limits.MHZ),
+        hysteresis_c=t.number("hysteresis_c", 0.0, limit=limits.TEMPERATURE_C),
         source=t.where(),
     )
     t.finish()
@@ -111,10 +116,10 @@ def _cluster(c: Fields) -> ClusterPower:
     opps = _opps(c)
     governor = GovernorSpec(
         name=c.string("governor", "performance"),
-        userspace_mhz=c.number("userspace_mhz", None, strict=True),
-        up_threshold=c.number("up_threshold", 0.8),
-        down_threshold=c.number("down_threshold", 0.3),
-        margin=c.number("margin", 1.25, strict=True),
+        userspace_mhz=c.number("userspace_mhz", None, limit=limits.MHZ),
+        up_threshold=c.number("up_threshold", 0.8, limit=limits.FRACTION),
+        down_threshold=c.number("down_threshold", 0.3, limit=limits.FRACTION),
+        margin=c.number("margin", 1.25, limit=Range(0.0, 100.0, low_open=True)),
         source=c.where("governor"),
     )
     profile = _profile(c, "profile")
@@ -124,17 +129,17 @@ def _cluster(c: Fields) -> ClusterPower:
         model = ProfilePower(profile=profile or {}, pg_profile=pg, source=c.where("profile"))
     else:
         model = CmosPower(
-            ceff_nf=c.number("ceff_nf"),
-            leakage_w=c.number("leakage_w", 0.0),
-            leakage_temp_coeff=c.number("leakage_temp_coeff", 0.0),
-            leakage_ref_c=c.number("leakage_ref_c", 25.0, minimum=-273.15),
-            idle_w=c.number("idle_w", 0.0),
+            ceff_nf=c.number("ceff_nf", limit=limits.CAPACITANCE_NF),
+            leakage_w=c.number("leakage_w", 0.0, limit=limits.POWER_W),
+            leakage_temp_coeff=c.number("leakage_temp_coeff", 0.0, limit=limits.FRACTION),
+            leakage_ref_c=c.number("leakage_ref_c", 25.0, limit=limits.TEMPERATURE_C),
+            idle_w=c.number("idle_w", 0.0, limit=limits.POWER_W),
             power_gated=c.boolean("power_gated", False),
             source=c.where(),
         )
     cluster = ClusterPower(name=name, opps=opps, model=model, governor=governor,
                            thermal=_thermal(c.sub("thermal", None)),
-                           transition_us=c.number("transition_us", 0.0), source=c.where())
+                           transition_us=c.number("transition_us", 0.0, limit=limits.TRANSITION_US), source=c.where())
     c.finish()
     return cluster
 
@@ -154,16 +159,18 @@ def power_from_fields(p: Fields | None) -> PowerSpec | None:
         between = k.array("between")
         if len(between) != 2 or not all(isinstance(x, str) for x in between):
             raise k.error("between", "expected two cluster names")
-        coupling.append(Coupling(between[0], between[1], k.number("resistance_c_per_w", minimum=0.0, strict=True),
+        resistance = k.number("resistance_c_per_w", limit=limits.THERMAL_RESISTANCE)
+        coupling.append(Coupling(between[0], between[1], resistance,
                                  source=k.where()))
         k.finish()
     memory = p.sub("memory_bound", {})
-    fractions = {kernel: check_number(v, memory.where(kernel)) for kernel, v in memory.items()} if memory else {}
+    fractions = ({kernel: limits.FRACTION.check(v, memory.where(kernel)) for kernel, v in memory.items()}
+                 if memory else {})
     spec = PowerSpec(
         clusters=clusters,
-        ambient_c=p.number("ambient_c", 25.0, minimum=-273.15, strict=True),
+        ambient_c=p.number("ambient_c", 25.0, limit=limits.TEMPERATURE_C),
         coupling=tuple(coupling),
-        sampling_period_us=p.number("sampling_period_us", 100.0, strict=True),
+        sampling_period_us=p.number("sampling_period_us", 100.0, limit=limits.SAMPLING_US),
         memory_bound=fractions,
         source=p.where(),
     )

@@ -90,8 +90,8 @@ import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.formats.fields import Fields, check_number
 from soc_emu.formats.power_toml import power_from_fields
 from soc_emu.model import (

@@ -19,11 +19,19 @@ Frequency changes mid-task
     work is rescaled to the new frequency and it is stalled for the cluster's ``transition_us``; the
     engine re-times its finish event (:meth:`Simulation._retime`). A task starting during a transition
     waits for the transition's end. Launch and reconfiguration overheads do not scale.
+Temperature
+    The thermal state advances in closed form from one thermal update to the next with each node's
+    *average* power over the interval (its exact energy divided by the time). Updates happen at the first
+    event of a thermal cluster at least 1/50 of the fastest thermal time constant after the previous update
+    (so the averaging moves temperatures by at most about 1 % of a power swing's effect), at
+    sampling ticks and at the end of the run. Under constant power this is the exact solution; in general
+    it is exact for the energy put into each node and accurate to O(step / time constant) in between.
 Throttling
-    At every thermal update (events of thermal clusters, sampling ticks) each cluster's throttling level
-    is re-evaluated; the frequency is ``min(governor's choice, cap of the level)``.
+    At every thermal update each cluster's throttling level is re-evaluated; the frequency is
+    ``min(governor's choice, cap of the level)``. While some node is throttled, or heads for a trip at
+    its current power, the periodic tick keeps running so that a long task cannot hide a crossing.
 Leakage
-    A temperature-dependent leakage is evaluated at the temperature of the cluster's last event (it is
+    A temperature-dependent leakage is evaluated at the temperature of the latest thermal update (it is
     piecewise constant like the rest of the power), which keeps the energy integral exact for the model.
 """
 
@@ -50,20 +58,11 @@ if TYPE_CHECKING:
 _NAN = math.nan
 
 
-class _Exec:
-    """A task executing on a slot: what is left of it since ``since``."""
-
-    __slots__ = ("job_id", "since", "fixed_left", "work_left", "mem", "acc0", "idle0")
-
-    def __init__(self, job_id: int, since: float, fixed_left: float, work_left: float, mem: float, acc0: float,
-                 idle0: float) -> None:
-        self.job_id = job_id
-        self.since = since
-        self.fixed_left = fixed_left  #: non-scaling time left (transition stall)
-        self.work_left = work_left  #: execution time left, at the nominal frequency
-        self.mem = mem  #: memory-bound fraction of the kernel
-        self.acc0 = acc0  #: the domain's per-busy-slot energy integral when the task started
-        self.idle0 = idle0  #: the domain's per-idle-slot energy integral when the task started
+#: A task executing on a slot, since ``since``: ``(job_id, since, fixed_left, work_left, mem, acc0, idle0)``
+#: with the non-scaling time left (transition stall), the execution time left at the nominal frequency,
+#: the kernel's memory-bound fraction, and the domain's per-busy-slot / per-idle-slot energy integrals
+#: when the task started (its energy is the busy integral's growth; a re-timed task keeps acc0/idle0).
+_Exec = tuple[int, float, float, float, float, float, float]
 
 
 class _Domain:
@@ -102,11 +101,20 @@ class _Domain:
         self.trans_until = 0.0
         self.transitions = 0
         self.residency = [0.0] * (len(self.table) if self.table is not None else 1)
+        self.opp_since = 0.0  # when the current OPP was entered (residency is settled on changes)
         self.throttled_us = 0.0
-        self.execs: dict[tuple[int, int], _Exec] = {}
+        self.level_since = 0.0
+        self.sampled = governor is not None and governor.sampling  # integrate busy/up slot-time
+        #: Per PE (by index) and slot: the task executing there, or None.
+        self.execs: dict[int, list[_Exec | None]] = {ps.pe.index: [None] * ps.pe.capacity for ps in pes}
         self.trip_low = math.inf  # lowest trip temperature (no throttling check below it at level 0)
-        #: (opp, busy, up) -> (W per busy slot, W per idle slot, cluster W); None when power depends on T
-        self.cache: dict[tuple[int, int, int], tuple[float, float, float]] | None = {}
+        self.temperature = _NAN  # at the latest thermal update (nan: no thermal node)
+        self.thermal_mark = 0.0  # energy at the latest thermal update
+        #: Whether the power is a function of (OPP, busy, up) only (not of the temperature).
+        self.cache = True
+        #: At the current OPP and up slots, per number of busy slots: (W per busy slot, W per idle slot,
+        #: cluster W); None: to be rebuilt (after an OPP or up change, or when power depends on T).
+        self.row: list[tuple[float, float, float]] | None = None
 
     def _ratio(self) -> float:
         t = self.table
@@ -164,23 +172,29 @@ class PowerDriver:
         thermal = [d for d in self.domains if d.spec is not None and d.spec.thermal is not None]
         for i, d in enumerate(thermal):
             d.node = i
+            d.temperature = spec.ambient_c
             params = d.spec.thermal  # type: ignore[union-attr]
             d.trip_low = params.trip_c[0] if params.trip_c else math.inf
             model = d.spec.model  # type: ignore[union-attr]
             if getattr(model, "leakage_temp_coeff", 0.0):
-                d.cache = None  # the power depends on the temperature: no memo
+                d.cache = False  # the power depends on the temperature: no memo
         self._thermal_domains = thermal
         self.thermal: ThermalModel | None = None
         self._peak: list[float] = [spec.ambient_c] * len(thermal)
         self._t_thermal = 0.0
+        self._thermal_step = math.inf
         if thermal:
             self.thermal = ThermalModel([d.name for d in thermal], [d.spec.thermal for d in thermal],  # type: ignore[union-attr]
                                         spec.coupling, spec.ambient_c)
-        self._sampling = any(d.governor is not None and d.governor.sampling for d in self.domains)
+            self._thermal_step = self.thermal.fastest_time_constant_us() / 50.0
         self._trips = any(f > 0 for d in thermal for f in d.spec.thermal.trip_mhz)  # type: ignore[union-attr]
         self._period = spec.sampling_period_us
         self._tick_pending = False
         self._changed = False
+        self._sampled_busy = 0  # busy slots of clusters with a sampling governor
+        #: No power observers: a domain without a thermal node can take its power from the memo directly.
+        self._quiet = not self._on_power
+        self._sampled_domains = [d for d in self.domains if d.sampled]
         self._job_energy: dict[int, float] = {}
         self._job_energies: list[float] = []
         self.start_us = 0.0
@@ -192,41 +206,62 @@ class PowerDriver:
         now = self.env.now
         self.start_us = self._t_thermal = now
         for d in self.domains:
-            d.t_last = now
+            d.t_last = d.opp_since = now
             self._refresh(d, now)
 
-    def started(self, ps: PEState, slot: int, job_id: int, kernel: str, work_us: float) -> float:
-        """A task starts executing ``work_us`` of nominal execution time; returns its actual duration
-        (without the launch/reconfiguration overhead the engine adds)."""
-        now = self.env.now
-        d = self._domain_of[ps.pe.index]
-        self._touch(d, now)
+    def started(self, ps: PEState, slot: int, job_id: int, kernel: str, work_us: float, now: float) -> float:
+        """A task starts executing ``work_us`` of nominal execution time at ``now``; returns its actual
+        duration (without the launch/reconfiguration overhead the engine adds)."""
+        index = ps.pe.index
+        d = self._domain_of[index]
+        if now > d.t_last:
+            self._integrate(d, now)
         stall = d.trans_until - now if d.trans_until > now else 0.0
         mem = self._memory.get(kernel, 0.0) if self._memory else 0.0
-        d.execs[(ps.pe.index, slot)] = _Exec(job_id, now, stall, work_us, mem, d.busy_acc, d.idle_acc)
+        d.execs[index][slot] = (job_id, now, stall, work_us, mem, d.busy_acc, d.idle_acc)
         d.busy += 1
-        self._refresh(d, now)
-        if not self._tick_pending and (self._sampling or self._trips and d.node >= 0 and self._hot()):
+        if d.sampled:
+            self._sampled_busy += 1
+        row = d.row
+        if row is not None and self._quiet:
+            d.busy_w, d.idle_w, d.power_w = row[d.busy]
+        else:
+            self._refresh(d, now)
+        if d.node >= 0 and now - self._t_thermal >= self._thermal_step:
+            self._thermal_sync(now)
+        if d.sampled and not self._tick_pending:
             self._arm()
         if d.ratio == 1.0:
             return stall + work_us
         return stall + work_us * (mem + (1.0 - mem) * d.ratio)
 
-    def finished(self, ps: PEState, slot: int) -> None:
-        """The task on ``slot`` stopped (finished or killed)."""
-        now = self.env.now
+    def finished(self, ps: PEState, slot: int, now: float) -> None:
+        """The task on ``slot`` stopped at ``now`` (finished or killed)."""
         index = ps.pe.index
         d = self._domain_of[index]
-        self._touch(d, now)
-        ex = d.execs.pop((index, slot), None)
+        if now > d.t_last:
+            self._integrate(d, now)
+        slots = d.execs[index]
+        ex = slots[slot]
         if ex is None:
             return
-        energy = d.busy_acc - ex.acc0
-        self._job_energy[ex.job_id] = self._job_energy.get(ex.job_id, 0.0) + energy
+        slots[slot] = None
+        job_id = ex[0]
+        energy = d.busy_acc - ex[5]
+        job_energy = self._job_energy
+        job_energy[job_id] = job_energy.get(job_id, 0.0) + energy
         d.pe_busy_energy[index] += energy
-        d.pe_not_idle[index] += d.idle_acc - ex.idle0
+        d.pe_not_idle[index] += d.idle_acc - ex[6]
         d.busy -= 1
-        self._refresh(d, now)
+        if d.sampled:
+            self._sampled_busy -= 1
+        row = d.row
+        if row is not None and self._quiet:
+            d.busy_w, d.idle_w, d.power_w = row[d.busy]
+        else:
+            self._refresh(d, now)
+        if d.node >= 0 and now - self._t_thermal >= self._thermal_step:
+            self._thermal_sync(now)
 
     def pe_down(self, ps: PEState) -> None:
         """``ps`` failed (its running tasks were reported through :meth:`finished` first)."""
@@ -244,6 +279,11 @@ class PowerDriver:
         self._thermal_sync(now)
         for d in self.domains:
             self._integrate(d, now)
+            d.residency[d.opp] += now - d.opp_since
+            d.opp_since = now
+            if d.level:
+                d.throttled_us += now - d.level_since
+                d.level_since = now
             for index, since in d.pe_down_since.items():
                 d.pe_not_idle[index] += d.pe_state[index].pe.capacity * (d.idle_acc - since)
                 d.pe_down_since[index] = d.idle_acc
@@ -282,71 +322,79 @@ class PowerDriver:
 
     # ------------------------------------------------------------------ internals
     def _temperature(self, d: _Domain) -> float | None:
-        return None if d.node < 0 else self.thermal.temperature(d.node)  # type: ignore[union-attr]
+        return None if d.node < 0 else d.temperature
 
     def _set_up(self, ps: PEState, delta: int) -> _Domain:
         now = self.env.now
         d = self._domain_of[ps.pe.index]
-        self._touch(d, now)
+        self._integrate(d, now)
+        d.row = None
         d.up += delta
         self._refresh(d, now)
         return d
 
-    def _touch(self, d: _Domain, now: float) -> None:
-        """Bring ``d`` (and the thermal state, if ``d`` heats a node) up to ``now``."""
-        if d.node >= 0 and now > self._t_thermal:
-            self.thermal.advance(now - self._t_thermal)  # type: ignore[union-attr]
-            self._t_thermal = now
-        if now > d.t_last:
-            self._integrate(d, now)
-
     def _integrate(self, d: _Domain, now: float) -> None:
+        """Bring ``d``'s energy, busy time and residency integrals up to ``now`` (its power was constant)."""
         dt = now - d.t_last
         if dt <= 0:
             return
         d.energy += d.power_w * dt
         d.busy_acc += d.busy_w * dt
         d.idle_acc += d.idle_w * dt
-        d.busy_time += d.busy * dt
-        d.up_time += d.up * dt
-        d.residency[d.opp] += dt
-        if d.level:
-            d.throttled_us += dt
+        if d.sampled:
+            d.busy_time += d.busy * dt
+            d.up_time += d.up * dt
         d.t_last = now
 
     def _thermal_sync(self, now: float) -> None:
+        """Advance the thermal model to ``now`` with each node's average power since the last update,
+        then re-check every thermal cluster's throttling level."""
+        th = self.thermal
         dt = now - self._t_thermal
-        if dt > 0 and self.thermal is not None:
-            self.thermal.advance(dt)
-            self._t_thermal = now
-
-    def _refresh(self, d: _Domain, now: float) -> None:
-        """Recompute ``d``'s power at its current state; re-check throttling; report changes."""
-        temp = _NAN
-        if d.node >= 0:
-            temp = self.thermal.temperature(d.node)  # type: ignore[union-attr]
+        if th is None or dt <= 0:
+            return
+        for d in self._thermal_domains:
+            self._integrate(d, now)
+            th.set_power(d.node, (d.energy - d.thermal_mark) / dt)
+            d.thermal_mark = d.energy
+        th.advance(dt)
+        self._t_thermal = now
+        for d in self._thermal_domains:
+            temp = th.temperature(d.node)
+            d.temperature = temp
             if temp > self._peak[d.node]:
                 self._peak[d.node] = temp
             if temp >= d.trip_low or d.level:
                 level = d.spec.thermal.level(temp, d.level)  # type: ignore[union-attr]
                 if level != d.level:
+                    if d.level:
+                        d.throttled_us += now - d.level_since
+                    d.level_since = now
                     d.level = level
                     d.cap = d.table.index_at_most(d.spec.thermal.cap_mhz(level)) if level else d.table.top  # type: ignore[union-attr]
                     self._apply(d, now, min(d.want, d.cap))
-        key = (d.opp, d.busy, d.up)
-        found = d.cache.get(key) if d.cache is not None else None
-        if found is None:
-            if d.spec is None:
-                pe = d.pes[0].pe
-                busy_w, idle_w = pe.active_power_w, pe.idle_power_w
-            else:
-                busy_w, idle_w = d.spec.model.slot_powers(d.table, d.opp, d.busy, None if temp != temp else temp)  # type: ignore[arg-type]
-            found = (busy_w, idle_w, d.busy * busy_w + (d.up - d.busy) * idle_w)
-            if d.cache is not None:
-                d.cache[key] = found
-        d.busy_w, d.idle_w, d.power_w = found
-        if d.node >= 0:
-            self.thermal.set_power(d.node, d.power_w)  # type: ignore[union-attr]
+                    self._refresh(d, now)
+            elif not d.cache:
+                self._refresh(d, now)  # temperature-dependent leakage
+        if self._trips and not self._tick_pending and self._hot():
+            self._arm()
+
+    def _refresh(self, d: _Domain, now: float) -> None:
+        """Recompute ``d``'s power at its current state (integrated up to ``now``); report it."""
+        temp = d.temperature
+        row = d.row
+        if row is None:
+            row = []
+            for busy in range(d.up + 1):
+                if d.spec is None:
+                    pe = d.pes[0].pe
+                    busy_w, idle_w = pe.active_power_w, pe.idle_power_w
+                else:
+                    busy_w, idle_w = d.spec.model.slot_powers(d.table, d.opp, busy, None if temp != temp else temp)  # type: ignore[arg-type]
+                row.append((busy_w, idle_w, busy * busy_w + (d.up - busy) * idle_w))
+            if d.cache:
+                d.row = row
+        d.busy_w, d.idle_w, d.power_w = row[d.busy]
         if self._on_power:
             rec = PowerRecord(now, d.name, d.mhz, d.power_w, temp, d.level > 0)
             for hook in self._on_power:
@@ -357,20 +405,26 @@ class PowerDriver:
         if opp == d.opp:
             return
         old_ratio = d.ratio
+        d.residency[d.opp] += now - d.opp_since
+        d.opp_since = now
+        d.row = None
         d.opp = opp
         d.ratio = d._ratio()
         d.transitions += 1
         self._changed = True
         stall = d.spec.transition_us if d.spec is not None else 0.0
         d.trans_until = now + stall
-        for (pe, slot), ex in d.execs.items():
-            elapsed = now - ex.since
-            fixed = min(ex.fixed_left, elapsed)
-            ex.fixed_left -= fixed
-            ex.work_left = max(0.0, ex.work_left - (elapsed - fixed) / (ex.mem + (1.0 - ex.mem) * old_ratio))
-            ex.fixed_left += stall
-            ex.since = now
-            self._retime(d.pe_state[pe], slot, ex.fixed_left + ex.work_left * (ex.mem + (1.0 - ex.mem) * d.ratio))
+        for pe, slots in d.execs.items():
+            for slot, ex in enumerate(slots):
+                if ex is None:
+                    continue
+                job_id, since, fixed_left, work_left, mem, acc0, idle0 = ex
+                elapsed = now - since
+                fixed = min(fixed_left, elapsed)
+                work_left = max(0.0, work_left - (elapsed - fixed) / (mem + (1.0 - mem) * old_ratio))
+                fixed_left += stall - fixed
+                slots[slot] = (job_id, now, fixed_left, work_left, mem, acc0, idle0)
+                self._retime(d.pe_state[pe], slot, fixed_left + work_left * (mem + (1.0 - mem) * d.ratio))
 
     # ------------------------------------------------------------------ sampling
     def _hot(self) -> bool:
@@ -393,27 +447,30 @@ class PowerDriver:
         self._tick_pending = False
         now = self.env.now
         self._changed = False
-        self._thermal_sync(now)
-        for d in self.domains:
-            if d.spec is None:
-                continue
+        if now - self._t_thermal >= self._thermal_step or self._trips and any(d.level for d in self._thermal_domains):
+            self._thermal_sync(now)
+        for d in self._sampled_domains:
             self._integrate(d, now)
             gov = d.governor
-            if gov is not None and gov.sampling:
+            if gov is not None:
                 b0, u0 = d.sample_mark
                 up = d.up_time - u0
                 util = (d.busy_time - b0) / up if up > 0 else 0.0
                 d.sample_mark = (d.busy_time, d.up_time)
-                d.want = gov.sample(d.table, d.want, util)  # type: ignore[arg-type]
-                self._apply(d, now, min(d.want, d.cap))
-            if gov is not None and gov.sampling or d.node >= 0:
-                self._refresh(d, now)
-        if self._changed or (self._sampling and any(d.busy for d in self.domains)) or (self._trips and self._hot()):
+                want = d.want = gov.sample(d.table, d.want, util)  # type: ignore[arg-type]
+                target = want if want < d.cap else d.cap
+                if target != d.opp:
+                    self._apply(d, now, target)
+                    self._refresh(d, now)
+        if not self._tick_pending and (self._changed or self._sampled_busy or (self._trips and self._hot())):
             self._arm()
 
     # ------------------------------------------------------------------ results
     def metrics(self, jobs_completed: int, mean_latency_us: float | None) -> dict[str, Any]:
-        """Energy, power, temperature and DVFS figures of the run (call after :meth:`end`)."""
+        """Energy, power, temperature and DVFS figures of the run (up to now when the run was cut short
+        before the engine called :meth:`end`, e.g. by an interrupt)."""
+        if self.end_us is None:
+            self.end()
         end = self.end_us if self.end_us is not None else self.env.now
         span = max(0.0, end - self.start_us)
         total = sum(d.energy for d in self.domains)

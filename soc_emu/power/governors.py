@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
 from soc_emu.power.opp import OppTable
 
@@ -44,8 +45,9 @@ class GovernorSpec:
             )
         if not (math.isfinite(self.margin) and self.margin > 0):
             raise SocEmuError(f"schedutil margin must be a finite number > 0, got {self.margin}", source=self.source)
-        if self.userspace_mhz is not None and not (math.isfinite(self.userspace_mhz) and self.userspace_mhz > 0):
-            raise SocEmuError(f"userspace frequency must be a number > 0 MHz, got {self.userspace_mhz}", source=self.source)
+        if self.userspace_mhz is not None and not limits.MHZ.contains(self.userspace_mhz):
+            raise SocEmuError(f"userspace frequency must be {limits.MHZ.describe()}, got {self.userspace_mhz}",
+                              source=self.source)
 
     @classmethod
     def parse(cls, text: str, source: str = "--governor") -> GovernorSpec:

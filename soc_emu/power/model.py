@@ -109,9 +109,12 @@ class ProfilePower:
         return watts
 
     def slot_powers(self, table: OppTable, opp: int, busy: int, temperature: float | None) -> tuple[float, float]:
-        """``(W per busy slot, W per idle up slot)``: busy slots share the cluster power."""
+        """``(W per busy slot, W per idle up slot)``: busy slots share the cluster power; an all-idle
+        cluster's power is shared by the core counts its table lists."""
         if busy == 0:
-            return 0.0, self.cluster_power(table, opp, 0)
+            tab = self._table()
+            cores = max(len(row) for row in tab.values())
+            return 0.0, self.cluster_power(table, opp, 0) / cores
         return self.cluster_power(table, opp, busy) / busy, 0.0
 
 

@@ -9,7 +9,8 @@ power is constant (it changes only at engine events) the exact solution is::
 
     x(t) = x_ss + exp(-C^-1 G t) (x(0) - x_ss),    x_ss = G^-1 P
 
-so the model advances in closed form from event to event and never ticks. ``C^-1 G`` is similar to the
+so the model advances in closed form from one update to the next and never ticks (the driver updates it
+with each node's average power over the interval, see :mod:`soc_emu.power.driver`). ``C^-1 G`` is similar to the
 symmetric positive definite ``C^-1/2 G C^-1/2``, whose eigen-decomposition is computed once per run; an
 update then costs ``O(n^2)`` plain float operations for ``n`` thermal nodes. Without coupling a node's
 steady state is ``T_amb + P R`` and its time constant ``R C``.
@@ -162,6 +163,10 @@ class ThermalModel:
         self._z = [0.0] * n  # modal amplitudes
         self._zss = [0.0] * n  # modal steady state at the current power
         self._zint = [0.0] * n  # time integral of the modal amplitudes (x us)
+
+    def fastest_time_constant_us(self) -> float:
+        """The shortest modal time constant (us)."""
+        return 1.0 / max(self._rates)
 
     def set_power(self, node: int, watts: float) -> None:
         """Node ``node`` draws ``watts`` from now on."""

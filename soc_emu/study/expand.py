@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: Columns that describe a run (its parameters), in table order.
 PARAM_COLUMNS: tuple[str, ...] = (
     "key", "scenario", "platform", "workload", "scheduler", "scheduler_name", "scheduler_options", "rate",
-    "noise", "failures", "max_jobs", "drop", "binding", "shared_bus", "jobs", "duration_us", "seed",
+    "noise", "failures", "max_jobs", "drop", "binding", "shared_bus", "jobs", "duration_us", "seed", "governor",
 )
 
 
@@ -49,11 +49,17 @@ class RunSpec:
     seed: int
     #: sha256 of the platform and workload files when they are files (so an edited file is a new run).
     inputs_digest: str = ""
+    #: DVFS governor of every cluster (``--governor``); None: the platform's own.
+    governor: str | None = None
 
     @property
     def key(self) -> str:
-        """A stable hash of the full configuration (the row's identity in the results table)."""
-        return hashlib.sha256(canonical_json(asdict(self)).encode()).hexdigest()[:20]
+        """A stable hash of the full configuration (the row's identity in the results table); a run
+        without a governor override hashes as it did before that field existed."""
+        fields = asdict(self)
+        if fields["governor"] is None:
+            del fields["governor"]
+        return hashlib.sha256(canonical_json(fields).encode()).hexdigest()[:20]
 
     def params(self) -> dict[str, Any]:
         """The parameter columns of this run's row."""
@@ -73,7 +79,8 @@ class RunSpec:
             types = tuple(f["pe_types"]) if f.get("pe_types") is not None else None
             failures = FailureModel(mtbf_us=f["mtbf_us"], repair_us=f["repair_us"], pe_types=types)
         options = RunOptions(seed=self.seed, num_jobs=self.jobs, duration_us=self.duration_us,
-                             noise_rsd=self.noise, failures=failures, shared_bus=self.shared_bus)
+                             noise_rsd=self.noise, failures=failures, shared_bus=self.shared_bus,
+                             governor=self.governor)
         return RunConfig(
             platform=self.platform, workload=self.workload, scheduler=self.scheduler_name,
             scheduler_options=json.loads(self.scheduler_options), options=options,
@@ -91,8 +98,8 @@ def expand(spec: StudySpec) -> list[RunSpec]:
     digests: dict[str, str] = {}
     for sc in spec.scenarios:
         check_scenario_inputs(sc, spec.source)
-        for platform, workload, binding, cap, drop, bus, noise, failures, rate in itertools.product(
-                sc.platforms, sc.workloads, sc.binding, sc.max_jobs, sc.drop, sc.shared_bus, sc.noise,
+        for platform, workload, binding, cap, drop, bus, governor, noise, failures, rate in itertools.product(
+                sc.platforms, sc.workloads, sc.binding, sc.max_jobs, sc.drop, sc.shared_bus, sc.governors, sc.noise,
                 sc.failures, sc.rates):
             digest = "".join(_file_digest(s, digests) for s in (platform, workload))
             for seed, choice in itertools.product(spec.seeds, sc.schedulers):
@@ -101,7 +108,7 @@ def expand(spec: StudySpec) -> list[RunSpec]:
                     scheduler_name=choice.name, scheduler_options=choice.options_json, rate=rate, noise=noise,
                     failures=_failure_text(failures), max_jobs=cap, drop=drop, binding=binding,
                     shared_bus=bus, jobs=sc.jobs, duration_us=sc.duration_us, seed=seed,
-                    inputs_digest=digest[:16] if digest else "",
+                    inputs_digest=digest[:16] if digest else "", governor=governor,
                 ))
     keys = {run.key for run in runs}
     if len(keys) != len(runs):  # two scenarios with the same name cannot happen; this is a guard
@@ -115,11 +122,14 @@ def check_scenario_inputs(sc: Scenario, source: str) -> None:
 
     for platform, workload in itertools.product(sc.platforms, sc.workloads):
         try:
-            resolve_scenario(platform, workload)
+            loaded, _ = resolve_scenario(platform, workload)
         except SocEmuError as exc:
             field = {"--platform": "platforms", "--workload": "workloads"}.get((exc.source or "").split(" ")[0])
             where = f"{source}: scenario {sc.name!r}" + (f" {field}" if field else "")
             raise SocEmuError(exc.detail if field else str(exc), source=where) from None
+        if loaded.power is None and any(g is not None for g in sc.governors):
+            raise SocEmuError(f"platform {loaded.name!r} has no operating points, so no governor applies",
+                              source=f"{source}: scenario {sc.name!r} governors")
 
 
 def _failure_text(failures: FailureChoice | None) -> str | None:

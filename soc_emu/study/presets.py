@@ -22,14 +22,14 @@ def sweep_spec(*, platform: str, workload: str, schedulers: Sequence[dict[str, A
                rates: Sequence[float] | None, seeds: Sequence[int], jobs: int | None = None,
                duration_us: float | None = None, noise: float = 0.0, failures: dict[str, Any] | None = None,
                max_jobs: int | None = None, drop: bool | None = None, binding: str | None = None,
-               shared_bus: bool | None = None) -> dict[str, Any]:
+               shared_bus: bool | None = None, governor: str | None = None) -> dict[str, Any]:
     """One scenario: the platform and workload under every scheduler, rate and seed."""
     spec: dict[str, Any] = {
         "name": "sweep", "seeds": list(seeds), "platforms": [platform], "workloads": [workload],
         "schedulers": list(schedulers), "rates": list(rates) if rates is not None else [DEFAULT],
         "noise": [noise], "failures": [failures if failures is not None else "none"],
         "max_jobs": [_or_default(max_jobs)], "drop": [_or_default(drop)], "binding": [_or_default(binding)],
-        "shared_bus": [_or_default(shared_bus)],
+        "shared_bus": [_or_default(shared_bus)], "governors": [_or_default(governor)],
     }
     if duration_us is not None:
         spec["duration_us"] = duration_us

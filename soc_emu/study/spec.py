@@ -15,6 +15,7 @@ A spec names its axes; the runs are the product of every axis and the seeds, per
     drop = ["default"]              # drop arrivals while the cap is reached
     binding = ["default"]           # "on_ready" | "late" | "default" (the scheduler's)
     shared_bus = ["default"]        # true | false | "default" (the platform's)
+    governors = ["default"]         # DVFS governor of every cluster (NAME or userspace:MHZ); "default" = the platform's
 
     [[scenarios]]                   # optional: named panels, each overriding any of the keys above
     name = "unseen"
@@ -34,7 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
+from soc_emu.limits import Range
 
 #: The value that means "no override": the workload's, the scheduler's or the platform's own setting.
 DEFAULT = "default"
@@ -43,8 +46,8 @@ NO_FAILURES = "none"
 
 #: Axis keys (lists) a spec and each of its scenarios may set, in the order runs are expanded
 #: (the scheduler varies fastest, so runs with the same seed and rate sit next to each other).
-AXES: tuple[str, ...] = ("platforms", "workloads", "binding", "max_jobs", "drop", "shared_bus", "noise",
-                         "failures", "rates", "schedulers")
+AXES: tuple[str, ...] = ("platforms", "workloads", "binding", "max_jobs", "drop", "shared_bus", "governors",
+                         "noise", "failures", "rates", "schedulers")
 #: Scalar keys a spec and each scenario may set.
 SCALARS: tuple[str, ...] = ("jobs", "duration_us")
 TOP_LEVEL_KEYS = frozenset({"name", "seeds", "scenarios", *AXES, *SCALARS})
@@ -57,7 +60,7 @@ BINDINGS = ("on_ready", "late")
 AXIS_DEFAULTS: dict[str, list[Any]] = {
     "platforms": ["hetero"], "workloads": ["ds3_mix"], "schedulers": ["heft"], "rates": [DEFAULT],
     "noise": [0.0], "failures": [NO_FAILURES], "max_jobs": [DEFAULT], "drop": [DEFAULT],
-    "binding": [DEFAULT], "shared_bus": [DEFAULT],
+    "binding": [DEFAULT], "shared_bus": [DEFAULT], "governors": [DEFAULT],
 }
 DEFAULT_JOBS = 200
 
@@ -115,6 +118,7 @@ class Scenario:
     shared_bus: tuple[bool | None, ...]
     jobs: int | None
     duration_us: float | None
+    governors: tuple[str | None, ...] = (None,)
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ def parse_spec(data: Any, *, source: str = "flags", overrides: Mapping[str, Any]
     name = data.get("name", "study")
     if not isinstance(name, str) or not name.strip():
         raise SocEmuError(f"expected a non-empty string, got {name!r}", source=where("name"))
-    seeds = _axis(data.get("seeds", [0]), "seeds", where, _int_value)
+    seeds = _axis(data.get("seeds", [0]), "seeds", where, _within(limits.SEED, _int_value))
     base = {key: data[key] for key in (*AXES, *SCALARS) if key in data}
     raw_scenarios = data.get("scenarios")
     if raw_scenarios is None:
@@ -232,20 +236,22 @@ def _scenario(data: dict[str, Any], at: Callable[[str], str], name: Any) -> Scen
         jobs = _int_value(jobs, at("jobs"))
         if jobs < 1:
             raise SocEmuError(f"must be >= 1, got {jobs}", source=at("jobs"))
+        limits.JOBS.check(jobs, at("jobs"))
     if duration is not None:
-        duration = _positive(duration, at("duration_us"))
+        duration = _within(limits.POSITIVE_TIME_US, _positive)(duration, at("duration_us"))
     return Scenario(
         name=name,
         platforms=_axis(axes["platforms"], "platforms", at, _name_value),
         workloads=_axis(axes["workloads"], "workloads", at, _name_value),
         schedulers=_schedulers(axes["schedulers"], at),
-        rates=_axis(axes["rates"], "rates", at, _or_default(_positive)),
-        noise=_axis(axes["noise"], "noise", at, _noise_value),
+        rates=_axis(axes["rates"], "rates", at, _or_default(_within(limits.RATE_JOBS_PER_MS, _positive))),
+        noise=_axis(axes["noise"], "noise", at, _within(limits.NOISE_RSD, _noise_value)),
         failures=_axis(axes["failures"], "failures", at, _failure_value),
-        max_jobs=_axis(axes["max_jobs"], "max_jobs", at, _or_default(_cap_value)),
+        max_jobs=_axis(axes["max_jobs"], "max_jobs", at, _or_default(_within(limits.JOBS, _cap_value))),
         drop=_axis(axes["drop"], "drop", at, _or_default(_bool_value)),
         binding=_axis(axes["binding"], "binding", at, _or_default(_binding_value)),
         shared_bus=_axis(axes["shared_bus"], "shared_bus", at, _or_default(_bool_value)),
+        governors=_axis(axes["governors"], "governors", at, _or_default(_governor_value)),
         jobs=jobs,
         duration_us=duration,
     )
@@ -333,6 +339,14 @@ def _or_default(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
     return checked
 
 
+def _within(limit: Range, check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """``check``, then the documented range of :mod:`soc_emu.limits` (issue 13)."""
+    def checked(value: Any, where: str) -> Any:
+        return limit.check(check(value, where), where)
+
+    return checked
+
+
 def _int_value(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SocEmuError(f"expected an integer, got {value!r}", source=where)
@@ -357,6 +371,15 @@ def _noise_value(value: Any, where: str) -> float:
     if number < 0:
         raise SocEmuError(f"must be >= 0, got {value!r}", source=where)
     return number
+
+
+def _governor_value(value: Any, where: str) -> str:
+    from soc_emu.power.governors import GovernorSpec
+
+    if not isinstance(value, str):
+        raise SocEmuError(f"expected a governor name or {DEFAULT!r}, got {value!r}", source=where)
+    GovernorSpec.parse(value, source=where)
+    return value
 
 
 def _cap_value(value: Any, where: str) -> int:
@@ -398,7 +421,8 @@ def _failure_value(value: Any, where: str) -> FailureChoice | None:
     types = value.get("pe_types")
     if types is not None and (not isinstance(types, list) or not all(isinstance(t, str) for t in types)):
         raise SocEmuError(f"pe_types must be a list of PE type names, got {types!r}", source=where)
-    return FailureChoice(_positive(value["mtbf_us"], where), _positive(value["repair_us"], where),
+    failure_time = _within(limits.FAILURE_TIME_US, _positive)
+    return FailureChoice(failure_time(value["mtbf_us"], where), failure_time(value["repair_us"], where),
                          tuple(types) if types is not None else None)
 
 

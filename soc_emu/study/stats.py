@@ -13,7 +13,7 @@ from typing import Any
 
 #: Columns that say which curve and point of a plot a run belongs to; the seed is what a point averages.
 PANEL_COLUMNS: tuple[str, ...] = ("scenario", "platform", "workload", "noise", "failures", "max_jobs", "drop",
-                                  "binding", "shared_bus", "jobs", "duration_us")
+                                  "binding", "shared_bus", "jobs", "duration_us", "governor")
 POINT_COLUMNS: tuple[str, ...] = (*PANEL_COLUMNS, "scheduler", "rate_jobs_per_ms")
 #: Metrics the summary gives a mean and a confidence interval for.
 SUMMARY_METRICS: tuple[str, ...] = ("mean_latency_us", "p95_latency_us", "throughput_jobs_per_ms",

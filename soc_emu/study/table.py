@@ -23,7 +23,7 @@ from soc_emu.errors import SocEmuError
 
 #: Columns read back as text; every other non-empty cell is a JSON literal (number or boolean).
 TEXT_COLUMNS = frozenset({"key", "scenario", "platform", "workload", "scheduler", "scheduler_name",
-                          "scheduler_options", "failures", "binding", "details", "error", "host"})
+                          "scheduler_options", "failures", "binding", "details", "error", "host", "governor"})
 
 
 def cell(value: Any) -> str:

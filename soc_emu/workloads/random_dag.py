@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from soc_emu import limits
 from soc_emu.errors import SocEmuError
-from soc_emu.formats import limits
 from soc_emu.model import Edge, Platform, Task, TaskGraph
 
 

@@ -107,3 +107,58 @@ def test_train_out_must_be_a_writable_directory(tmp_path: Path, capsys: pytest.C
     rc = main(["train", "--out", str(target)])
     err = capsys.readouterr().err
     assert rc == 2 and "--out" in err and "not a directory" in err
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the live (not zombie) children of ``pid``, from /proc."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and _alive(int(entry.name)):
+                kids.append(int(entry.name))
+    return kids
+
+
+@pytest.mark.parametrize(("sig", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_training_stops_its_workers_with_one_line(tmp_path: Path, sig: str, status: int) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "soc_emu", "train", "--out", str(tmp_path / "run"), "--quiet", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + resource tracker
+            time.sleep(0.2)
+        workers = _children(proc.pid)
+        assert len(workers) >= 3, "the worker pool did not start"
+        time.sleep(1.0)
+        sent = time.monotonic()
+        if sig == "SIGINT":
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+        else:
+            proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == status and err == f"soc-emu: interrupted by {sig}\n", err
+    assert took < 15, f"took {took:.1f} s"  # a hang detector (it used to wait forever for lost episodes)
+    time.sleep(1.0)
+    assert not [pid for pid in workers if _alive(pid)], "worker processes outlived the training"

@@ -103,6 +103,29 @@ def test_ds3_numbers_out_of_range(tmp_path, capsys) -> None:
     assert "soc.txt: line" in err and "capacity: expected an integer in [1, 1024]" in err
 
 
+POWER_CPU = (FIXTURES / "power_cpu.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        # Both used to hang: sampling events (or a 1e308 us DVFS stall) kept the simulated clock still.
+        ("sampling_period_us = 10.0", "sampling_period_us = 1e-300", "sampling_period_us: expected a number in [1, 1e9] us"),
+        ("idle_w = 0.05", "idle_w = 0.05\ntransition_us = 1e308", "transition_us: expected a number in [0, 1e6] us"),
+        ("opp = [[500, 800], [1000, 1000]]", "opp = [[500, 800], [1e308, 1000]]", "opp[1].MHz: expected a number in [1, 100000] MHz"),
+        ("ceff_nf = 1.0", "ceff_nf = 1.0\n[power.cluster.thermal]\nresistance_c_per_w = 1.0\ncapacitance_j_per_c = 5e-324",
+         "capacitance_j_per_c: expected a number in [1e-6, 1e6] J/C"),
+        ("ambient_c = 25.0", "ambient_c = 1e308", "ambient_c: expected a number in [-273.15, 10000] C"),
+    ],
+)
+def test_power_tables_out_of_range(tmp_path, capsys, old: str, new: str, needle: str) -> None:
+    assert old in POWER_CPU
+    platform = write(tmp_path / "p.toml", POWER_CPU.replace(old, new, 1))
+    err = refused(capsys, "run", "--platform", platform, "--workload", str(FIXTURES / "power_work.toml"),
+                  "--governor", "ondemand")
+    assert "p.toml: power" in err and needle in err, err
+
+
 # -- silent wrong results -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("argv", "needle"),
@@ -116,7 +139,8 @@ def test_ds3_numbers_out_of_range(tmp_path, capsys) -> None:
         (["--jobs", "1" + "0" * 30], "--jobs: expected an integer in [1, 1e8] jobs, got"),
         (["--duration", "inf"], "--duration: expected a number in (0, 1e12] us"),
         (["--duration", "nan"], "--duration"),
-        (["--failures", "1e400,5"], "--failures: expected a number in (0, 1e12] us"),
+        (["--failures", "1e400,5"], "--failures: expected a number in [1, 1e12] us"),
+        (["--failures", "1e-300,5"], "--failures: expected a number in [1, 1e12] us"),
         (["--noise", "1e9"], "--noise: expected a number in [0, 10]"),
         (["--seed", "9" * 40], "--seed: expected an integer in [0, 9223372036854775807]"),
         (["--trace-limit", "lots"], "--trace-limit"),
@@ -133,6 +157,22 @@ def test_known_failure_types_still_fail_pes(capsys) -> None:
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert json.loads(out)["pe_failures"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["sweep", "--rates", "1e308", "--jobs", "5"], "--rates: expected a number in [1e-6, 1e6] jobs/ms"),
+        (["sweep", "--seeds", "9" * 30, "--jobs", "5"], "--seeds: expected an integer in [0, 9223372036854775807]"),
+        (["compare", "--rates", "5e-324", "--jobs", "5"], "rates[0]: expected a number in [1e-6, 1e6] jobs/ms"),
+        (["compare", "--seeds", "-1"], "--seeds: expected an integer in [0, 9223372036854775807], got -1"),
+        (["sweep", "--workers", "100000", "--jobs", "5"], "--workers: expected an integer in [1, 256] workers"),
+    ],
+)
+def test_study_axes_use_the_same_ranges(tmp_path, capsys, argv: list[str], needle: str) -> None:
+    err = refused(capsys, *argv, "--out", str(tmp_path / "study"))
+    assert needle in err, err
+    assert not (tmp_path / "study" / "runs.csv").exists()
 
 
 # -- paths and files -----------------------------------------------------------------------------------

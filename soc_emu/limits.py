@@ -97,6 +97,9 @@ MAX_TIME_US = 1e12  #: about 11.6 days of simulated time
 TIME_US = Range(0.0, MAX_TIME_US, "us")
 #: A duration that must be > 0 (deadlines, run durations, mean times between failures and repairs).
 POSITIVE_TIME_US = Range(0.0, MAX_TIME_US, "us", low_open=True)
+#: Mean time between PE failures and mean repair time: at least 1 us, or failure events alone would
+#: keep the simulated clock from moving.
+FAILURE_TIME_US = Range(1.0, MAX_TIME_US, "us")
 #: Mean gap between job arrivals (1 ns .. about 17 minutes).
 INTERARRIVAL_US = Range(1e-3, 1e9, "us")
 #: Arrival rate, the inverse of :data:`INTERARRIVAL_US`.
@@ -125,6 +128,26 @@ JOBS = Range(1, 100_000_000, "jobs", integer=True)
 NOISE_RSD = Range(0.0, 10.0)
 #: Seeds of runs and random workloads.
 SEED = Range(0, 2**63 - 1, integer=True)
+#: Worker processes of one study or training run.
+WORKERS = Range(1, 256, "workers", integer=True)
+# -- the [power] table of a platform (soc_emu/formats/power_toml.py) -----------------------------------
+#: Clock frequencies of operating points, caps and the userspace governor.
+MHZ = Range(1.0, 1e5, "MHz")
+#: Supply voltages of operating points.
+MILLIVOLTS = Range(1.0, 1e5, "mV")
+#: Effective switched capacitance of one busy slot (P = C V^2 f).
+CAPACITANCE_NF = Range(0.0, 1e6, "nF")
+#: Governor sampling period: at least 1 us, or sampling events alone would keep the clock still.
+SAMPLING_US = Range(1.0, 1e9, "us")
+#: Stall per frequency change (DVFS transitions take microseconds to milliseconds).
+TRANSITION_US = Range(0.0, 1e6, "us")
+#: Temperatures (ambient, trip points, leakage reference).
+TEMPERATURE_C = Range(-273.15, 1e4, "C")
+#: Thermal resistance and capacitance of a node.
+THERMAL_RESISTANCE = Range(0.0, 1e6, "C/W", low_open=True)
+THERMAL_CAPACITANCE = Range(1e-6, 1e6, "J/C")
+#: Fractions and governor thresholds.
+FRACTION = Range(0.0, 1.0)
 #: Bytes read from any one input file (platforms, workloads, DS3 files, timings files).
 FILE_BYTES = Range(0, 16 * 2**20, "bytes", integer=True)
 #: Bytes read from a checkpoint file.
@@ -133,12 +156,13 @@ CHECKPOINT_BYTES = Range(0, 512 * 2**20, "bytes", integer=True)
 #: Every range by the name the README table shows, with what it bounds.
 LIMITS: dict[str, tuple[Range, str]] = {
     "time": (TIME_US, "execution times, latencies, launch/reconfiguration overheads, trace times"),
-    "positive time": (POSITIVE_TIME_US, "deadline_us, --duration, --failures MTBF and repair"),
+    "positive time": (POSITIVE_TIME_US, "deadline_us, --duration"),
+    "failure time": (FAILURE_TIME_US, "--failures MTBF_US,REPAIR_US"),
     "inter-arrival": (INTERARRIVAL_US, "mean_interarrival_us, --interarrival"),
     "rate": (RATE_JOBS_PER_MS, "rate_jobs_per_ms, --rate"),
     "volume": (VOLUME, "edge volume, DS3 comm_vol"),
     "bandwidth": (BANDWIDTH, "interconnect and link bandwidths, DS3 comm_band"),
-    "power": (POWER_W, "active_power_w, idle_power_w, DS3 power_profile"),
+    "power": (POWER_W, "active_power_w, idle_power_w, leakage_w, idle_w, profile watts, DS3 power_profile"),
     "PEs per platform": (PE_COUNT, "sum of pe_group count, sum of DS3 capacities"),
     "capacity": (CAPACITY, "pe_group capacity"),
     "tasks per application": (TASKS, "tasks of a TOML application or DS3 job"),
@@ -148,6 +172,16 @@ LIMITS: dict[str, tuple[Range, str]] = {
     "jobs": (JOBS, "--jobs, --max-jobs, max_jobs_in_system"),
     "noise": (NOISE_RSD, "--noise"),
     "seed": (SEED, "--seed"),
+    "workers": (WORKERS, "--workers of sweep, compare and study"),
+    "frequency": (MHZ, "[power] opp MHz, userspace_mhz, trip_mhz, profile mhz, DS3 opp / trip_freq"),
+    "voltage": (MILLIVOLTS, "[power] opp mV, DS3 opp"),
+    "capacitance": (CAPACITANCE_NF, "[power] ceff_nf"),
+    "sampling period": (SAMPLING_US, "[power] sampling_period_us"),
+    "transition": (TRANSITION_US, "[power] transition_us"),
+    "temperature": (TEMPERATURE_C, "[power] ambient_c, trip_c, leakage_ref_c, hysteresis_c"),
+    "thermal resistance": (THERMAL_RESISTANCE, "[power] resistance_c_per_w"),
+    "thermal capacitance": (THERMAL_CAPACITANCE, "[power] capacitance_j_per_c"),
+    "fraction": (FRACTION, "[power] up/down_threshold, memory_bound, leakage_temp_coeff"),
     "input file size": (FILE_BYTES, "any platform, workload, application, DS3 or timings file"),
     "checkpoint size": (CHECKPOINT_BYTES, "--model checkpoints"),
 }
