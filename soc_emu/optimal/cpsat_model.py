@@ -164,13 +164,13 @@ def solve(
     limits = limits or SolverLimits()
     if timelines is None:
         timelines = SlotTimelines.for_platform(costs.platform)
+    if reconfiguration not in RECONFIGURATION:
+        raise SocEmuError(f"unknown mode {reconfiguration!r} (one of: {', '.join(RECONFIGURATION)})",
+                          source="reconfiguration")
     excluded = frozenset(excluded_pes)
     heuristic = plan(jobs, costs, _copy(timelines), floor_us=floor_us, pinned_first=pinned_first,
                      excluded_pes=excluded, job_order="arrival")
     heuristic_us = plan_objective(heuristic, jobs, objective)
-    if reconfiguration not in RECONFIGURATION:
-        raise SocEmuError(f"unknown mode {reconfiguration!r} (one of: {', '.join(RECONFIGURATION)})",
-                          source="reconfiguration")
     builder = _ModelBuilder(jobs, costs, timelines, floor_us, excluded, limits.ticks_per_us, reconfiguration)
     builder.build(objective, pinned_first)
     builder.hint(heuristic)
@@ -194,7 +194,9 @@ def solve(
     result = builder.extract(solver)
     value = plan_objective(result, jobs, objective)
     state = "optimal" if status == cp_model.OPTIMAL else "feasible"
-    if value > heuristic_us:  # rounding only: the solver's schedule is at least as good as its hint
+    if value > heuristic_us:
+        # Re-timed in floating point (rounding, reconfiguration estimates) the solver's plan can come out
+        # behind its warm start: keep HEFT's plan, so the result is never worse than HEFT.
         result, value = heuristic, heuristic_us
     return Solution(state, objective, value, min(bound_us, value), result, wall, solver.deterministic_time, heuristic_us)
 

@@ -204,3 +204,15 @@ def test_solver_schedulers_stay_out_of_default_comparisons() -> None:
     assert not scheduler_class("optimal").in_default_comparison
     assert not scheduler_class("cpsat").in_default_comparison
     assert scheduler_class("peft").in_default_comparison and scheduler_class("heft").in_default_comparison
+
+
+def test_reconfiguration_is_left_out_of_bounds_and_charged_for_streaming() -> None:
+    platform = build_platform([build_pe(0, {"x": 10.0}, pe_type="fpga", reconfig_time_us=100.0),
+                               build_pe(1, {"x": 50.0})])
+    jobs = [JobToPlan(0, build_graph(["x"]))]
+    bound = solve(jobs, CostModel(platform), limits=EXACT)
+    charged = solve(jobs, CostModel(platform), limits=EXACT, reconfiguration="charge")
+    assert (bound.objective_us, bound.plan[0][0].pe) == (10.0, 0)  # a lower bound: the load is free
+    assert (charged.objective_us, charged.plan[0][0].pe) == (50.0, 1)  # 10 + 100 on the FPGA loses
+    with pytest.raises(SocEmuError, match="reconfiguration"):
+        solve(jobs, CostModel(platform), reconfiguration="sometimes")
