@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -38,7 +39,12 @@ def interrupt(proc: subprocess.Popen[str], sig: signal.Signals, ready: Path | No
     assert proc.poll() is None, proc.communicate()
     sent = time.monotonic()
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=30)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # a hang: fail, but leave no run behind
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return out, err, time.monotonic() - sent
 
 
