@@ -230,7 +230,7 @@ def execute(config: RunConfig) -> RunResult:
         raise RunInterrupted(
             f"interrupted by {status['signal']} at simulated time {sim.now:.1f} us after "
             f"{metrics['jobs_completed']} of {sim.jobs_arrived} arrived jobs completed{where}",
-            exit_status=exit_status(interrupt))
+            exit_status=exit_status(interrupt)) from interrupt
     effective["run_status"] = status
     if config.out_dir is not None:
         if gantt is not None:

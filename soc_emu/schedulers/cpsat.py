@@ -137,6 +137,6 @@ class OptimalScheduler(CpsatScheduler):
     name: ClassVar[str] = "optimal"
     description: ClassVar[str] = "CP-SAT optimum of the jobs in the system (static instances; not in default comparisons)"
     default_objective: ClassVar[str] = "makespan"
-    default_limit: ClassVar[float] = 60.0
+    default_limit: ClassVar[float] = 10.0
     default_max_planned_tasks: ClassVar[int | None] = None
     reconfiguration: ClassVar[str] = "ignore"

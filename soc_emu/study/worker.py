@@ -45,6 +45,7 @@ _WALL_METRICS = frozenset({"wall_seconds", "tasks_per_second"})
 def run_one(run: RunSpec, scenario: tuple[Platform, Workload] | None = None) -> dict[str, Any]:
     """Execute ``run`` and return its row (an ``error`` row if it raised). ``scenario``: the run's
     platform and workload already loaded (they are immutable, so runs may share them)."""
+    from soc_emu.interrupts import RunInterrupted
     from soc_emu.output.results import json_safe
     from soc_emu.runner import execute
 
@@ -56,6 +57,9 @@ def run_one(run: RunSpec, scenario: tuple[Platform, Workload] | None = None) -> 
         if scenario is not None:
             config.platform, config.workload = scenario
         result = execute(config)
+    except RunInterrupted as exc:  # a signal, not a failure of the run: the study stops, and resumes it later
+        cause = exc.__cause__
+        raise (cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()) from None
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not raised (the study goes on)
         row[ERROR_COLUMN] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         wall = None

@@ -88,6 +88,21 @@ def test_a_failing_run_is_recorded_and_the_study_goes_on(spec_data: Callable[...
     assert again.executed == 0
 
 
+def test_an_interrupted_run_stops_the_study_instead_of_counting_as_failed(spec_data: Callable[..., dict]) -> None:
+    """Ctrl-C inside a run (in-process, as with one worker) must reach the study runner, so the run is
+    redone on resume; recording it as a failed run would keep it out of the resumed table for good."""
+    import threading
+
+    (run,) = expand(parse_spec(spec_data(seeds=[0], rates=[20], schedulers=["etf"], jobs=2_000_000)))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_one(run)
+    finally:
+        timer.cancel()
+
+
 def test_a_killed_worker_is_replaced_and_its_runs_redone(spec_data: Callable[..., dict], tmp_path: Path) -> None:
     runs = expand(parse_spec(spec_data()))
     expected = {r.key: deterministic(run_one(r)) for r in runs}
