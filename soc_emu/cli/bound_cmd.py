@@ -8,6 +8,7 @@ scheduler), the ``optimal`` scheduler included, on ``--backend local|ray``; the 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 import csv
 import sys
 from pathlib import Path
@@ -80,6 +81,21 @@ def _task_range(text: str) -> tuple[int, int]:
     return values
 
 
+def _check_generator_flags(args: argparse.Namespace, tasks: tuple[int, int], ccrs: Sequence[float]) -> None:
+    """The random generator's own checks (:class:`RandomDagSpec`), reported against the flag that set the
+    value rather than the ``random:`` spec the suite is made of."""
+    from soc_emu.workloads.random_dag import RandomDagSpec
+
+    flag_of_key = {"tasks": "--tasks", "fanout": "--fanout", "ccr": "--ccr", "het": "--het", "seed": "--seed"}
+    for size in tasks:
+        for ccr in ccrs:
+            try:
+                RandomDagSpec(tasks=size, fanout=args.fanout, ccr=ccr, het=args.het, seed=args.seed)
+            except SocEmuError as exc:
+                key = (exc.source or "").removeprefix("random:")
+                raise SocEmuError(exc.detail, source=flag_of_key.get(key, "--ccr")) from None
+
+
 def bound_study(args: argparse.Namespace) -> Any:
     """The study spec the flags describe (the bound preset of the study runner)."""
     from soc_emu.optimal.bound import folder_suite, random_suite
@@ -89,15 +105,20 @@ def bound_study(args: argparse.Namespace) -> Any:
     if args.dags is not None:
         workloads = folder_suite(args.dags)
     else:
-        workloads = random_suite(instances=args.instances, tasks=_task_range(args.tasks),
-                                 ccrs=number_list(args.ccr, float, "--ccr"), het=args.het, fanout=args.fanout,
-                                 seed=args.seed)
+        ccrs = number_list(args.ccr, float, "--ccr")
+        if len(set(ccrs)) != len(ccrs):
+            raise SocEmuError(f"duplicate values in {args.ccr!r}", source="--ccr")
+        tasks = _task_range(args.tasks)
+        _check_generator_flags(args, tasks, ccrs)
+        workloads = random_suite(instances=args.instances, tasks=tasks, ccrs=ccrs, het=args.het,
+                                 fanout=args.fanout, seed=args.seed)
     if not args.time_limit > 0:
         raise SocEmuError(f"must be > 0, got {args.time_limit}", source="--time-limit")
     data = bound_spec(platform=args.platform, workloads=workloads,
                       schedulers=list(name_list(args.schedulers, "--schedulers")),
                       solver_options={"max_deterministic_time": args.time_limit})
-    flag_of = {"platforms": "--platform", "workloads": "--dags", "schedulers": "--schedulers"}
+    flag_of = {"platforms": "--platform", "workloads": "--dags" if args.dags is not None else "--ccr",
+               "schedulers": "--schedulers"}
     return parse_spec({}, source="bound", overrides=data, flag_of=flag_of)
 
 
