@@ -8,9 +8,9 @@ scheduler), the ``optimal`` scheduler included, on ``--backend local|ray``; the 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 import csv
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
