@@ -43,6 +43,9 @@ def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], 
 
     names = default_comparison_names()
     learned = {n for n in names if "model_path" in inspect.signature(scheduler_class(n)).parameters}
+    if len(learned) != 1:
+        raise SocEmuError(f"the held-out test needs exactly one learned scheduler among the compared ones, found "
+                          f"{sorted(learned) or 'none'}", source="--finetune")
     sc: dict[str, Any] = {"name": "held_out", "platforms": [scenario.platform], "workloads": [scenario.workload],
                           "rates": [scenario.rate_max], "noise": [scenario.noise_max]}
     if scenario.failures:
@@ -53,6 +56,10 @@ def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], 
     latency: dict[str, float] = {}
     for name in names:
         values = [r["mean_latency_us"] for r in rows if r["scheduler"] == name and r["mean_latency_us"] is not None]
+        if not values:  # every run failed (or finished no job): no figure to compare, say which and why
+            errors = {r["error"] for r in rows if r["scheduler"] == name and r["error"]}
+            why = "; ".join(sorted(errors)) or "no job finished"
+            raise SocEmuError(f"no held-out run of {name!r} gave a latency ({why})", source="--finetune")
         latency["learned" if name in learned else name] = float(np.mean(values))
     heuristics = [n for n in names if n not in learned]
     best = min(heuristics, key=latency.__getitem__)
@@ -61,6 +68,9 @@ def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], 
 
 @dataclass
 class FinetuneResult:
+    """What a fine-tune produced: the best checkpoint, the time it took, and its held-out comparison per
+    scenario."""
+
     best: Path
     elapsed_s: float
     comparisons: dict[str, Comparison]
