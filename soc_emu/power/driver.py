@@ -93,7 +93,8 @@ class _Domain:
         self.idle_acc = 0.0  # integral of the power of one idle up slot (uJ)
         self.busy_time = 0.0  # integral of busy slots (slot-us)
         self.up_time = 0.0  # integral of up slots (slot-us)
-        self.sample_mark = (0.0, 0.0)
+        self.busy_mark = 0.0  # busy_time and up_time at the latest sampling tick
+        self.up_mark = 0.0
         self.busy_w = 0.0
         self.idle_w = 0.0
         self.power_w = 0.0
@@ -191,6 +192,9 @@ class PowerDriver:
         self._period = spec.sampling_period_us
         self._tick_pending = False
         self._changed = False
+        self._throttled = 0  # thermal domains at a throttling level > 0
+        #: :meth:`_hot`'s answer since the latest thermal update (it changes only there); None: not known.
+        self._hot_now: bool | None = None
         self._sampled_busy = 0  # busy slots of clusters with a sampling governor
         #: No power observers: a domain without a thermal node can take its power from the memo directly.
         self._quiet = not self._on_power
@@ -369,6 +373,7 @@ class PowerDriver:
                 if level != d.level:
                     if d.level:
                         d.throttled_us += now - d.level_since
+                    self._throttled += (level > 0) - (d.level > 0)
                     d.level_since = now
                     d.level = level
                     d.cap = d.table.index_at_most(d.spec.thermal.cap_mhz(level)) if level else d.table.top  # type: ignore[union-attr]
@@ -376,6 +381,7 @@ class PowerDriver:
                     self._refresh(d, now)
             elif not d.cache:
                 self._refresh(d, now)  # temperature-dependent leakage
+        self._hot_now = None
         if self._trips and not self._tick_pending and self._hot():
             self._arm()
 
@@ -429,12 +435,15 @@ class PowerDriver:
     # ------------------------------------------------------------------ sampling
     def _hot(self) -> bool:
         """Whether some thermal node is throttled or heads for a trip at its current power (only then
-        must the throttling check run periodically; below that its temperature cannot cross a trip)."""
-        th = self.thermal
-        for d in self._thermal_domains:
-            if d.level or th.ambient_c + th.steady_rise_now(d.node) >= d.trip_low:  # type: ignore[union-attr]
-                return True
-        return False
+        must the throttling check run periodically; below that its temperature cannot cross a trip).
+        Levels and node powers change only at thermal updates, so the answer is kept until the next one."""
+        hot = self._hot_now
+        if hot is None:
+            th = self.thermal
+            hot = self._hot_now = any(
+                d.level or th.ambient_c + th.steady_rise_now(d.node) >= d.trip_low  # type: ignore[union-attr]
+                for d in self._thermal_domains)
+        return hot
 
     def _arm(self) -> None:
         now = self.env.now
@@ -447,21 +456,20 @@ class PowerDriver:
         self._tick_pending = False
         now = self.env.now
         self._changed = False
-        if now - self._t_thermal >= self._thermal_step or self._trips and any(d.level for d in self._thermal_domains):
+        if now - self._t_thermal >= self._thermal_step or self._trips and self._throttled:
             self._thermal_sync(now)
-        for d in self._sampled_domains:
-            self._integrate(d, now)
-            gov = d.governor
-            if gov is not None:
-                b0, u0 = d.sample_mark
-                up = d.up_time - u0
-                util = (d.busy_time - b0) / up if up > 0 else 0.0
-                d.sample_mark = (d.busy_time, d.up_time)
-                want = d.want = gov.sample(d.table, d.want, util)  # type: ignore[arg-type]
-                target = want if want < d.cap else d.cap
-                if target != d.opp:
-                    self._apply(d, now, target)
-                    self._refresh(d, now)
+        for d in self._sampled_domains:  # each has a sampling governor
+            if now > d.t_last:
+                self._integrate(d, now)
+            up = d.up_time - d.up_mark
+            util = (d.busy_time - d.busy_mark) / up if up > 0 else 0.0
+            d.busy_mark = d.busy_time
+            d.up_mark = d.up_time
+            want = d.want = d.governor.sample(d.table, d.want, util)  # type: ignore[union-attr, arg-type]
+            target = want if want < d.cap else d.cap
+            if target != d.opp:
+                self._apply(d, now, target)
+                self._refresh(d, now)
         if not self._tick_pending and (self._changed or self._sampled_busy or (self._trips and self._hot())):
             self._arm()
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import mul
 
 from soc_emu.errors import SocEmuError
 
@@ -190,8 +191,7 @@ class ThermalModel:
 
     def rise(self, node: int) -> float:
         """Temperature of ``node`` above ambient now."""
-        z = self._z
-        return sum(v * z[k] for k, v in enumerate(self._v[node]))
+        return sum(map(mul, self._v[node], self._z))
 
     def temperature(self, node: int) -> float:
         """Temperature of ``node`` now (deg C)."""
@@ -199,13 +199,11 @@ class ThermalModel:
 
     def steady_rise_now(self, node: int) -> float:
         """Steady-state rise of ``node`` above ambient if the current power stayed on."""
-        zss = self._zss
-        return sum(v * zss[k] for k, v in enumerate(self._v[node]))
+        return sum(map(mul, self._v[node], self._zss))
 
     def rise_integral(self, node: int) -> float:
         """Time integral of ``node``'s rise above ambient since the start (deg C x us)."""
-        zint = self._zint
-        return sum(v * zint[k] for k, v in enumerate(self._v[node]))
+        return sum(map(mul, self._v[node], self._zint))
 
     def steady_rise(self, power: Sequence[float]) -> list[float]:
         """Steady-state rises above ambient for constant ``power`` (``G^-1 P``), without changing state."""
