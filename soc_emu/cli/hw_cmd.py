@@ -54,8 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="simulate designs and write their measured times as an emulator timings file")
     e.add_argument("--kernel", action="append", default=None, help="kernel to export (repeatable; default all)")
     e.add_argument("--variant", default="intar", help="which variant's cycles to export (default intar)")
-    e.add_argument("--clock-mhz", type=float, default=250.0, metavar="MHZ",
-                   help="clock frequency that turns cycles into microseconds (default 250)")
+    e.add_argument("--clock-mhz", type=float, default=None, metavar="MHZ",
+                   help="a clock you name (default: each design's implemented Fmax); with --implementation, "
+                        "the clock of kernels the file lacks")
+    e.add_argument("--implementation", default=None, metavar="FILE",
+                   help="read the Fmax from stored implementation results (benchmarks/hw_implement.py --out) "
+                        "instead of placing and routing now")
     e.add_argument("--name", default="intar_fpga", help="name recorded in the file (default intar_fpga)")
     e.add_argument("--out", required=True, metavar="FILE", help="timings file to write (TOML)")
     _add_budget(e)
@@ -143,6 +147,26 @@ def format_implementation(record: dict) -> str:
     return "\n".join(lines)
 
 
+def _implemented_clocks(records: list[dict], args: argparse.Namespace) -> dict[str, float]:
+    """Kernel -> Fmax (MHz) of each record's design: from ``--implementation`` or placed and routed now.
+
+    With ``--implementation`` and ``--clock-mhz`` both given, kernels the file lacks are left out (they
+    get the named clock)."""
+    from hw import api
+    from hw.implement import implement_design
+    from hw.implement.stored import load_implementations, stored_fmax
+
+    stored = load_implementations(args.implementation) if args.implementation else None
+    clocks = {}
+    for r in records:
+        design = api.plan(r["kernel"], r["variant"], budget=_budget(args))
+        if stored is None:
+            clocks[r["kernel"]] = implement_design(design)["fmax_mhz"]
+        elif (r["kernel"], r["variant"]) in stored or args.clock_mhz is None:
+            clocks[r["kernel"]] = stored_fmax(design, stored, source=args.implementation)
+    return clocks
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``generate`` / ``report``."""
     from hw import api
@@ -166,11 +190,14 @@ def run(args: argparse.Namespace) -> int:
     if args.hw_command == "export-timings":
         from hw.export import timings_toml
 
-        if not args.clock_mhz > 0:
+        if args.clock_mhz is not None and not args.clock_mhz > 0:
             raise HwError(f"must be > 0, got {args.clock_mhz}", source="--clock-mhz")
         records = api.report(args.kernel, [args.variant], budget=_budget(args), cells=False)
         command = "soc-emu " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
-        text = timings_toml(records, clock_mhz=args.clock_mhz, name=args.name, command=command)
+        implemented = {} if args.clock_mhz is not None and args.implementation is None else \
+            _implemented_clocks(records, args)
+        text = timings_toml(records, clock_mhz=args.clock_mhz, implemented=implemented, name=args.name,
+                            command=command)
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text)
         print(f"wrote {args.out}: " + ", ".join(f"{r['kernel']} {r['cycles']} cycles" for r in records))

@@ -55,3 +55,22 @@ def test_the_report_gives_fmax_critical_path_and_utilisation() -> None:
     assert result.fmax_mhz == 123.46 and result.critical_ns == 8.1
     assert (result.critical_from, result.critical_to) == ("acc0.Q", "groups.WD")
     assert result.utilisation == {"LUT4": {"used": 10, "available": 20}, "DP16KD": {"used": 1, "available": 2}}
+
+
+#: Fmax the 4-lane core below must reach on an ECP5-85F (default speed grade), place and route seed 1.
+FMAX_FLOOR_MHZ = 100.0
+
+
+def test_a_four_lane_core_places_routes_and_meets_the_fmax_floor(tmp_path: Path) -> None:
+    from hw.api import plan
+    from hw.implement import implement_core
+
+    design = plan("mlp", "dataflow")
+    assert design.cores[0].lanes == 4
+    result = implement_core(design, 0, work_dir=tmp_path)          # a work folder: never from the cache
+    assert (tmp_path / "report.json").is_file() and (tmp_path / "synth.json").is_file()
+    assert result.fmax_mhz >= FMAX_FLOOR_MHZ, f"{result.fmax_mhz} MHz: {result.critical_from} -> {result.critical_to}"
+    used = {name: figures["used"] for name, figures in result.utilisation.items()}
+    assert used["MULT18"] == 4                          # one multiplier per lane
+    assert used["DP16KD"] >= 1                          # the weight buffer is block RAM
+    assert 0 < used["LUT4"] < 5000 and used["FF"] > 0
