@@ -33,12 +33,14 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.core.isa import ADDR_BITS, INSTR_LAYOUT, Dest, Instruction, XSource
+from hw.core.mac_pipeline import ACC_BITS, LATENCY, MacPipeline
 from hw.core.memory_system import LEN_BITS, MAX_BURST, read_client_signature, write_client_signature
 from hw.core.stress import random_stall
 from hw.errors import HwError
 
-ACC_BITS = 32
 CNT_BITS = 32
+#: Result rows the MAC pipeline may have issued or landed ahead of the writer and epilogue.
+LANDING_DEPTH = LATENCY + 3
 
 
 def _log2(value: int, what: str) -> int:
@@ -217,7 +219,7 @@ class GemmCore(wiring.Component):
         # ---------------- weight buffer + fetcher ----------------
         m.submodules.wbuf = wbuf = memory.Memory(shape=8 * L, depth=D, init=[])
         wbuf_w = wbuf.write_port(granularity=8 * B)
-        wbuf_r = wbuf.read_port(domain="comb")
+        wbuf_r = wbuf.read_port()           # synchronous: block RAM; the word reaches the MAC pipeline
         w_fill_lines = Signal(CNT_BITS)      # weight lines received so far
         w_filled = Signal(CNT_BITS)          # complete entries received
         m.d.comb += w_filled.eq(w_fill_lines >> lines_per_entry_log2)
@@ -237,8 +239,8 @@ class GemmCore(wiring.Component):
         wf_addr = Signal(ADDR_BITS)
         wf_left = Signal(24)
         wf_alloc = Signal(CNT_BITS)
-        burst = Signal(LEN_BITS)
-        m.d.comb += burst.eq(Mux(wf_left > MAX_BURST, MAX_BURST, wf_left))
+        burst = Signal(LEN_BITS)             # registered: this burst's lines, and whether it is the tile's last
+        wf_final = Signal()
         with m.FSM(name="wfetch"):
             with m.State("NEXT"):
                 go = Signal()
@@ -254,13 +256,17 @@ class GemmCore(wiring.Component):
                 with m.If(wf_alloc + wf.k_bound - w_released <= D):
                     m.d.sync += [wf_left.eq(wf.k_bound << lines_per_entry_log2),
                                  wf_alloc.eq(wf_alloc + wf.k_bound)]
-                    m.next = "BURST"
+                    m.next = "SIZE"
+            with m.State("SIZE"):
+                m.d.sync += [burst.eq(Mux(wf_left > MAX_BURST, MAX_BURST, wf_left)), wf_final.eq(wf_left <= MAX_BURST)]
+                m.next = "BURST"
             with m.State("BURST"):
                 m.d.comb += [self.rd_w.req_valid.eq(1), self.rd_w.req_addr.eq(wf_addr),
                              self.rd_w.req_len.eq(burst)]
                 with m.If(self.rd_w.req_ready):
                     m.d.sync += [wf_addr.eq(wf_addr + burst), wf_left.eq(wf_left - burst)]
-                    with m.If(wf_left == burst):
+                    m.next = "SIZE"
+                    with m.If(wf_final):
                         with m.If(wf_nt == wf.n_tiles - 1):
                             m.d.sync += wf_i.eq(wf_i + 1)
                             m.next = "NEXT"
@@ -270,7 +276,8 @@ class GemmCore(wiring.Component):
 
         # ---------------- MAC-side state shared with the readers ----------------
         mac_i = Signal(range(n_instr + 1))
-        mac = rom_view(mac_i)
+        mac_rom = rom_view(mac_i)
+        mac = Signal(INSTR_LAYOUT)          # the running instruction, registered when it is decoded
         writer_idle = Signal()
 
         epi_quiet = Signal()
@@ -284,7 +291,7 @@ class GemmCore(wiring.Component):
         ox_pop = Signal()
         xfifo = None
         if self.uses_spad_x or self.uses_ring:
-            m.submodules.xfifo = xfifo = fifo.SyncFIFO(width=8, depth=4)
+            m.submodules.xfifo = xfifo = fifo.SyncFIFO(width=8, depth=6)
         spad_w = None
         if self.uses_spad_x or self.uses_spad_y:
             m.submodules.spad = spad = memory.Memory(shape=8, depth=self.spad_words, init=[])
@@ -323,14 +330,24 @@ class GemmCore(wiring.Component):
             xf_row = Signal(ADDR_BITS)
             xf_klo = Signal(16)
             xf_koff = Signal(ADDR_BITS)
+            # an operand read takes two registered steps: the address (``issued``), then the memory read
+            # (``pending``), whose data enters the X FIFO
+            issued = Signal()
+            issued_ring = Signal()
+            issued_zero = Signal()
+            rd_addr = Signal(ADDR_BITS)
             pending = Signal()
             pending_ring = Signal()
             pending_zero = Signal()
             index = Signal(ADDR_BITS)
             m.d.comb += index.eq(xf_row + xf_koff + xf_klo)
             room = Signal()
-            m.d.comb += room.eq(xfifo.level + pending < xfifo.depth)
-            m.d.sync += pending.eq(0)
+            m.d.comb += room.eq(xfifo.level + pending + issued < xfifo.depth)
+            m.d.sync += [issued.eq(0), pending.eq(issued), pending_ring.eq(issued_ring), pending_zero.eq(issued_zero)]
+            if self.uses_spad_x:
+                m.d.comb += spad_r.addr.eq(rd_addr)
+            if self.uses_ring:
+                m.d.comb += ring_r.addr.eq(rd_addr[:_log2(self.ring_words, 'ring')] if self.ring_words > 1 else 0)
             spad_data = spad_r.data if self.uses_spad_x else Const(0, 8)
             ring_data = ring_r.data if self.uses_ring else Const(0, 8)
             m.d.comb += [xfifo.w_en.eq(pending),
@@ -358,12 +375,7 @@ class GemmCore(wiring.Component):
                     else:
                         m.d.comb += avail.eq(1)
                     with m.If(room & avail):
-                        m.d.sync += [pending.eq(1), pending_ring.eq(is_ring), pending_zero.eq(0)]
-                        if self.uses_spad_x:
-                            m.d.comb += spad_r.addr.eq(index)
-                        if self.uses_ring:
-                            m.d.comb += ring_r.addr.eq(index[:_log2(self.ring_words, 'ring')]
-                                                       if self.ring_words > 1 else 0)
+                        m.d.sync += [issued.eq(1), issued_ring.eq(is_ring), issued_zero.eq(0), rd_addr.eq(index)]
                         m.d.sync += [xf_k.eq(xf_k + 1), xf_klo.eq(xf_klo + 1)]
                         with m.If(xf_klo == (Const(1, 16) << xf.x_tlog) - 1):
                             m.d.sync += [xf_klo.eq(0), xf_koff.eq(xf_koff + xf.x_tstride)]
@@ -392,9 +404,7 @@ class GemmCore(wiring.Component):
                                 m.next = "NEXT"
                 if self.uses_conv:
                     self._conv_reader(m, xf, xf_i, xf_m, xf_nt, room, received if self.uses_ring else None,
-                                      ring_consumed, pending, pending_ring, pending_zero,
-                                      spad_r if self.uses_spad_x else None,
-                                      ring_r if self.uses_ring else None)
+                                      ring_consumed, issued, issued_ring, issued_zero, rd_addr)
 
         # ---------------- off-chip X loader (to the MAC array, or into the line buffer) ----------------
         if self.uses_offchip_x:
@@ -410,8 +420,8 @@ class GemmCore(wiring.Component):
             xl_addr = Signal(ADDR_BITS)
             xl_left = Signal(ADDR_BITS)
             reserved = Signal(range(depth_lines + 1))
-            xburst = Signal(LEN_BITS)
-            m.d.comb += xburst.eq(Mux(xl_left > MAX_BURST, MAX_BURST, xl_left))
+            xburst = Signal(LEN_BITS)      # registered: this burst's lines, and whether it is the last
+            xl_final = Signal()
             m.d.comb += [xlines.w_en.eq(self.rd_x.resp_valid), xlines.w_data.eq(self.rd_x.resp_data)]
             sub = Signal(range(max(B, 2)))
             line_pop = Signal()
@@ -432,13 +442,18 @@ class GemmCore(wiring.Component):
                         with m.Elif(~xl.x_dep | deps_ok(xl_i)):
                             m.d.sync += [xl_nt.eq(0), xl_m.eq(0), xl_row.eq(xl.x_base), xl_addr.eq(xl.x_base),
                                          xl_left.eq(Mux(xl_rowwise, xl.k_bound >> lb, xl.x_end))]
-                            m.next = "BURST"
+                            m.next = "SIZE"
+                with m.State("SIZE"):
+                    m.d.sync += [xburst.eq(Mux(xl_left > MAX_BURST, MAX_BURST, xl_left)),
+                                 xl_final.eq(xl_left <= MAX_BURST)]
+                    m.next = "BURST"
                 with m.State("BURST"):
                     m.d.comb += [self.rd_x.req_valid.eq(reserved + xburst <= depth_lines),
                                  self.rd_x.req_addr.eq(xl_addr), self.rd_x.req_len.eq(xburst)]
                     with m.If(granted):
                         m.d.sync += [xl_addr.eq(xl_addr + xburst), xl_left.eq(xl_left - xburst)]
-                        with m.If(xl_left == xburst):
+                        m.next = "SIZE"
+                        with m.If(xl_final):
                             with m.If(xl_rowwise):
                                 # pixel-major: row m once per N tile, then the next row
                                 row_lines = xl.k_bound >> lb
@@ -460,7 +475,7 @@ class GemmCore(wiring.Component):
         if self.uses_psum:
             m.submodules.psum = psum = memory.Memory(shape=ACC_BITS * L, depth=self.psum_entries, init=[])
             psum_w = psum.write_port()
-            psum_r = psum.read_port(domain="comb")
+            psum_r = psum.read_port()       # synchronous: the MAC pipeline issues it two cycles early
 
         # ---------------- output group FIFO + writer ----------------
         group_layout = data.StructLayout({"data": 8 * L, "addr": ADDR_BITS, "dst": 2, "half": 1})
@@ -508,7 +523,6 @@ class GemmCore(wiring.Component):
         psum_addr = Signal(16)
         y_tile = Signal(ADDR_BITS)
         y_row = Signal(ADDR_BITS)
-        acc = [Signal(signed(ACC_BITS), name=f"acc{l}") for l in range(L)]
         m.submodules.trace = trace = memory.Memory(shape=CNT_BITS, depth=max(n_instr, 2), init=[])
         trace_w = trace.write_port()
         trace_r = trace.read_port(domain="comb")
@@ -521,18 +535,40 @@ class GemmCore(wiring.Component):
         if xfifo is not None:
             with m.Else():
                 m.d.comb += [x_valid.eq(xfifo.r_rdy), x_data.eq(xfifo.r_data)]
-        m.d.comb += wbuf_r.addr.eq((wptr + wofs + kk)[:max(D.bit_length() - 1, 1)])
+        # registered address generation: w_addr = wptr + wofs + kk, w_need = wptr + wofs + K (entries the
+        # current tile needs filled), and the loop bounds less one, all kept up to date as the loops step
+        w_addr = Signal(CNT_BITS)
+        w_need = Signal(CNT_BITS)
+        k_last = Signal(12)
+        m_last = Signal(12)
+        n_last = Signal(12)
+        m.d.comb += wbuf_r.addr.eq(w_addr[:max(D.bit_length() - 1, 1)])
         w_ready = Signal()
-        m.d.comb += w_ready.eq(w_filled - wptr >= wofs + mac.k_bound)
+        m.d.comb += w_ready.eq(w_filled >= w_need)
         last_k = Signal()
-        m.d.comb += last_k.eq(kk == mac.k_bound - 1)
+        m.d.comb += last_k.eq(kk == k_last)
+        # ---------------- MAC pipeline and the landing FIFO its results wait in ----------------
+        meta_layout = data.StructLayout({"y_row": ADDR_BITS, "dst": 2, "epi": 1})
+        m.submodules.pipe = pipe = MacPipeline(lanes=L, meta_bits=meta_layout.size)
+        landing_layout = data.StructLayout({"q": 8 * L, "meta": meta_layout})
+        m.submodules.landing = landing = fifo.SyncFIFO(width=landing_layout.size, depth=LANDING_DEPTH)
+        m.d.comb += [landing.w_en.eq(pipe.q_valid), landing.w_data.eq(Cat(pipe.q, pipe.q_meta))]
+        land = data.View(landing_layout, landing.r_data)
+        reserved = Signal(range(LANDING_DEPTH + 1))    # result rows issued or landed, not yet dispatched
+        results_quiet = Signal()
+        m.d.comb += results_quiet.eq(pipe.empty & (reserved == 0))
+        m.d.comb += [pipe.w.eq(wbuf_r.data)]
+        if self.uses_psum:
+            m.d.comb += [psum_r.addr.eq(pipe.psum_rd_addr), pipe.psum_rd_data.eq(psum_r.data),
+                         psum_w.en.eq(pipe.psum_wr_en), psum_w.addr.eq(pipe.psum_wr_addr),
+                         psum_w.data.eq(pipe.psum_wr_data)]
         # ---------------- gated epilogue: SiLU(up half) * gate half, on the output stream ----------------
         epi_idle = Signal(init=1)
         epi_ready = Signal()
         epi_push = Signal()
         direct_push = Signal()
         direct_data = Signal(group_layout.size)
-        q_all = Signal(8 * L)
+        q_all = land.q
         if self.uses_glu:
             from hw.blocks.elementwise_mul import ElementwiseMul
             from hw.blocks.silu import SiLU
@@ -547,7 +583,7 @@ class GemmCore(wiring.Component):
                 epi_ready.eq(silu.i.ready & gates.w_rdy & metas.w_rdy),
                 silu.i.valid.eq(epi_push), silu.i.payload.eq(q_all[:8 * half]),
                 gates.w_en.eq(epi_push), gates.w_data.eq(q_all[8 * half:]),
-                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(y_row, mac.dst)),
+                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(land.meta.y_row, land.meta.dst)),
                 gmul.a.valid.eq(silu.o.valid), gmul.a.payload.eq(silu.o.payload), silu.o.ready.eq(gmul.a.ready),
                 gmul.b.valid.eq(gates.r_rdy), gmul.b.payload.eq(gates.r_data), gates.r_en.eq(gmul.b.ready),
             ]
@@ -572,7 +608,7 @@ class GemmCore(wiring.Component):
                 epi_idle.eq(~metas.r_rdy),
                 epi_ready.eq(sm.i.ready & metas.w_rdy),
                 sm.i.valid.eq(epi_push), sm.i.payload.eq(q_all),
-                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(y_row, mac.dst)),
+                metas.w_en.eq(epi_push), metas.w_data.eq(Cat(land.meta.y_row, land.meta.dst)),
             ]
             with m.If(sm.o.valid & metas.r_rdy):
                 m.d.comb += [groups.w_en.eq(1),
@@ -583,30 +619,25 @@ class GemmCore(wiring.Component):
         else:
             with m.If(direct_push):
                 m.d.comb += [groups.w_en.eq(1), groups.w_data.eq(direct_data)]
-        m.d.comb += epi_quiet.eq(epi_idle)
-        m.d.comb += self.retired.eq(Mux(writer_idle & epi_idle, mac_i, 0))
-        out_ok = Signal()
-        m.d.comb += out_ok.eq(mac.acc_out | Mux(mac.glu | mac.softmax, epi_ready, groups.w_rdy & epi_idle))
-        step = Signal()
-        new = [Signal(signed(ACC_BITS), name=f"new{l}") for l in range(L)]
-        q = [Signal(signed(8), name=f"q{l}") for l in range(L)]
-        if self.uses_psum:
-            m.d.comb += psum_r.addr.eq(psum_addr)
-        for l in range(L):
-            weight = wbuf_r.data.word_select(l, 8).as_signed()
-            init = psum_r.data.word_select(l, ACC_BITS).as_signed() if self.uses_psum else Const(0, signed(ACC_BITS))
-            base = Mux(kk == 0, Mux(mac.acc_init, init, 0), acc[l])
-            m.d.comb += new[l].eq(base + x_data * weight)
-            shifted = Signal(signed(ACC_BITS), name=f"shifted{l}")
-            m.d.comb += shifted.eq(new[l] >> mac.shift)
-            with m.If(shifted > 127):
-                m.d.comb += q[l].eq(127)
-            with m.Elif(shifted < Mux(mac.relu, 0, -128)):
-                m.d.comb += q[l].eq(Mux(mac.relu, 0, -128))
+        m.d.comb += epi_quiet.eq(epi_idle & results_quiet)
+        m.d.comb += self.retired.eq(Mux(writer_idle & epi_idle & results_quiet, mac_i, 0))
+        # the landing FIFO's head goes to the epilogue or straight to the writer (behind the epilogue)
+        dispatch = Signal()
+        with m.If(landing.r_rdy):
+            with m.If(land.meta.epi):
+                m.d.comb += [dispatch.eq(epi_ready), epi_push.eq(epi_ready)]
             with m.Else():
-                m.d.comb += q[l].eq(shifted)
-
-        m.d.comb += q_all.eq(Cat(*q))
+                m.d.comb += [dispatch.eq(groups.w_rdy & epi_idle), direct_push.eq(groups.w_rdy & epi_idle),
+                             direct_data.eq(Cat(land.q, land.meta.y_row, land.meta.dst, Const(0, 1)))]
+        m.d.comb += landing.r_en.eq(dispatch)
+        step = Signal()
+        result_row = Signal()     # this step completes a row whose results need a landing slot
+        m.d.comb += result_row.eq(last_k & ~mac.acc_out)
+        m.d.sync += reserved.eq(reserved + (step & result_row) - dispatch)
+        m.d.comb += [pipe.issue.eq(step), pipe.x.eq(x_data), pipe.first.eq(kk == 0), pipe.last.eq(last_k),
+                     pipe.init.eq(mac.acc_init), pipe.to_psum.eq(mac.acc_out), pipe.shift.eq(mac.shift),
+                     pipe.relu.eq(mac.relu), pipe.psum_addr.eq(psum_addr),
+                     pipe.meta.eq(Cat(y_row, mac.dst, mac.glu | mac.softmax))]
         pop_x = Signal()
         with m.If(pop_x):
             with m.If(mac.x_src == XSource.OFFCHIP):
@@ -621,47 +652,46 @@ class GemmCore(wiring.Component):
                 with m.If(self.start):
                     m.next = "DECODE"
             with m.State("DECODE"):
-                m.d.sync += self.reconf.eq(self.reconf + 1)
-                m.d.sync += [nt.eq(0), mm.eq(0), kk.eq(0), psum_addr.eq(mac.psum_base), wofs.eq(0),
-                             y_tile.eq(mac.y_base), y_row.eq(mac.y_base), y_pix.eq(mac.y_base)]
-                m.next = "RUN"
+                # partial sums another instruction is still writing are read only once it has written them
+                with m.If(~mac_rom.acc_init | pipe.empty):
+                    m.d.sync += self.reconf.eq(self.reconf + 1)
+                    m.d.sync += [mac.eq(mac_rom), nt.eq(0), mm.eq(0), kk.eq(0), psum_addr.eq(mac_rom.psum_base),
+                                 wofs.eq(0), y_tile.eq(mac_rom.y_base), y_row.eq(mac_rom.y_base),
+                                 y_pix.eq(mac_rom.y_base), w_addr.eq(wptr), w_need.eq(wptr + mac_rom.k_bound),
+                                 k_last.eq(mac_rom.k_bound - 1), m_last.eq(mac_rom.m_bound - 1),
+                                 n_last.eq(mac_rom.n_tiles - 1)]
+                    m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += step.eq(x_valid & w_ready & (~last_k | out_ok))
+                m.d.comb += step.eq(x_valid & w_ready & (~result_row | (reserved < LANDING_DEPTH)))
                 with m.If(step):
                     m.d.comb += pop_x.eq(1)
                     m.d.sync += self.busy.eq(self.busy + 1)
-                    m.d.sync += [a.eq(n) for a, n in zip(acc, new)]
-                    m.d.sync += kk.eq(kk + 1)
+                    m.d.sync += [kk.eq(kk + 1), w_addr.eq(w_addr + 1)]
                     with m.If(last_k):
-                        with m.If(mac.acc_out):
-                            if self.uses_psum:
-                                m.d.comb += [psum_w.en.eq(1), psum_w.addr.eq(psum_addr), psum_w.data.eq(Cat(*new))]
-                        with m.Elif(mac.glu | mac.softmax):
-                            m.d.comb += epi_push.eq(1)
-                        with m.Else():
-                            m.d.comb += [direct_push.eq(1), direct_data.eq(Cat(Cat(*q), y_row, mac.dst, Const(0, 1)))]
                         m.d.sync += kk.eq(0)
                         instr_done = Signal()
                         with m.If(mac.conv | mac.m_outer):
                             # pixel-major: every N tile of pixel mm, then the next pixel
-                            with m.If(nt == mac.n_tiles - 1):
+                            with m.If(nt == n_last):
                                 m.d.sync += [nt.eq(0), wofs.eq(0), mm.eq(mm + 1), y_pix.eq(y_pix + mac.y_stride),
-                                             y_row.eq(y_pix + mac.y_stride)]
-                                with m.If(mm == mac.m_bound - 1):
+                                             y_row.eq(y_pix + mac.y_stride), w_addr.eq(wptr),
+                                             w_need.eq(wptr + k_last + 1)]
+                                with m.If(mm == m_last):
                                     m.d.comb += instr_done.eq(1)
                                     m.d.sync += [wptr.eq(wptr + wofs + mac.k_bound),
                                                  w_released.eq(w_released + wofs + mac.k_bound)]
                             with m.Else():
                                 m.d.sync += [nt.eq(nt + 1), wofs.eq(wofs + mac.k_bound),
-                                             y_row.eq(y_row + mac.y_tinc)]
+                                             y_row.eq(y_row + mac.y_tinc), w_need.eq(w_need + k_last + 1)]
                         with m.Else():
                             m.d.sync += [mm.eq(mm + 1), psum_addr.eq(psum_addr + 1),
-                                         y_row.eq(y_row + mac.y_stride)]
-                            with m.If(mm == mac.m_bound - 1):
+                                         y_row.eq(y_row + mac.y_stride), w_addr.eq(wptr)]
+                            with m.If(mm == m_last):
                                 m.d.sync += [mm.eq(0), nt.eq(nt + 1), wptr.eq(wptr + mac.k_bound),
                                              w_released.eq(w_released + mac.k_bound),
-                                             y_tile.eq(y_tile + mac.y_tinc), y_row.eq(y_tile + mac.y_tinc)]
-                                with m.If(nt == mac.n_tiles - 1):
+                                             y_tile.eq(y_tile + mac.y_tinc), y_row.eq(y_tile + mac.y_tinc),
+                                             w_addr.eq(w_addr + 1), w_need.eq(w_need + k_last + 1)]
+                                with m.If(nt == n_last):
                                     m.d.comb += instr_done.eq(1)
                         with m.If(instr_done):
                             m.d.comb += [trace_w.en.eq(1), trace_w.addr.eq(mac_i), trace_w.data.eq(self.cycle)]
@@ -673,13 +703,13 @@ class GemmCore(wiring.Component):
                 with m.Else():
                     m.d.sync += self.stall.eq(self.stall + 1)
             with m.State("DONE"):
-                m.d.comb += self.done.eq(writer_idle & epi_idle)
+                m.d.comb += self.done.eq(writer_idle & epi_idle & results_quiet)
         return m
 
     # ------------------------------------------------------------------------------------------------
     def _conv_reader(self, m: Module, xf: data.View, xf_i: Signal, xf_m: Signal, xf_nt: Signal, room: Signal,
-                     received: Signal | None, ring_consumed: Signal, pending: Signal, pending_ring: Signal,
-                     pending_zero: Signal, spad_r, ring_r) -> None:
+                     received: Signal | None, ring_consumed: Signal, issued: Signal, issued_ring: Signal,
+                     issued_zero: Signal, rd_addr: Signal) -> None:
         """The X reader's ``CONV`` state: im2col operand addresses (see :class:`Instruction`).
 
         Per output pixel ``(oy, ox)`` and N tile it walks taps ``(ky, kx)`` and channels ``c``; a tap
@@ -709,11 +739,7 @@ class GemmCore(wiring.Component):
             else:
                 m.d.comb += avail.eq(1)
             with m.If(room & avail):
-                m.d.sync += [pending.eq(1), pending_ring.eq(is_ring), pending_zero.eq(~inside)]
-                if spad_r is not None:
-                    m.d.comb += spad_r.addr.eq(addr)
-                if ring_r is not None:
-                    m.d.comb += ring_r.addr.eq(addr[:_log2(self.ring_words, 'ring')] if self.ring_words > 1 else 0)
+                m.d.sync += [issued.eq(1), issued_ring.eq(is_ring), issued_zero.eq(~inside), rd_addr.eq(addr)]
                 m.d.sync += ch.eq(ch + 1)
                 with m.If(ch == xf.in_c - 1):
                     m.d.sync += [ch.eq(0), kx.eq(kx + 1)]

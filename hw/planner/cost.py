@@ -9,13 +9,17 @@ tile ``j`` is out. Convolutions run pixel-major (``M x N tiles`` steps of ``max(
 all weight tiles loaded first; so do ``m_outer`` GEMMs); a line-buffer (``rows``) consumer starts once its first window is
 out and ends no earlier than one of its pixels after the producer's last. The design cannot finish
 before the shared read channel has moved every line once. An instruction whose weights are dynamic
-starts an off-chip latency after the instruction that wrote them.
+starts an off-chip latency after its producer core reports the instruction that wrote them retired,
+which happens only once that core's datapath is quiet (see :func:`_quiet_after`). Results leave the pipelined MAC array
+``MAC_LATENCY`` cycles after their last step, and an instruction that accumulates onto partial sums
+first waits for the pipeline to drain.
 A test compares these estimates with the cycles measured in RTL simulation.
 """
 
 from __future__ import annotations
 
 from hw.core.isa import Dest, XSource
+from hw.core.mac_pipeline import LATENCY as MAC_LATENCY
 from hw.planner.plan import DesignPlan
 
 
@@ -34,9 +38,29 @@ def _tile_time(instr, lanes: int, B: int) -> int:
 
 def _duration(instr, lanes: int, B: int) -> int:
     tile = _tile_time(instr, lanes, B)
+    if instr.acc_init:
+        # partial sums are read once the previous instruction's last ones left the MAC pipeline
+        return MAC_LATENCY + _steps(instr, lanes, B, tile)
+    return _steps(instr, lanes, B, tile)
+
+
+def _steps(instr, lanes: int, B: int, tile: int) -> int:
     if instr.pixel_major:
         return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
     return 1 + instr.n_tiles * tile
+
+
+def _quiet_after(plan: DesignPlan, core: int, index: int) -> tuple[int, int]:
+    """The instruction of ``core`` at whose end its retired count first shows instruction ``index``.
+
+    A core reports retired instructions only while its MAC pipeline and output path are empty, which
+    does not happen while it runs instructions back to back: it is at the end of its program or before
+    an instruction that waits (``x_dep``/``w_dep``)."""
+    program = plan.cores[core].program
+    j = index
+    while j + 1 < len(program) and not (program[j + 1].x_dep or program[j + 1].w_dep):
+        j += 1
+    return core, j
 
 
 def estimate(plan: DesignPlan) -> dict[str, float]:
@@ -64,8 +88,8 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                 write_lines += instr.m_bound * instr.n_tiles * instr.results_per_tile(core.lanes) // B
             start = t
             if instr.w_dep:
-                # dynamic weights: fetched once their producer has written them
-                start = max(start, instr_end[(instr.w_core, instr.w_count - 1)] + lat)
+                # dynamic weights: fetched once their producer has written them and its datapath is quiet
+                start = max(start, instr_end[_quiet_after(plan, instr.w_core, instr.w_count - 1)] + lat)
             end = start + duration
             if instr.x_dep:
                 start += 2
@@ -103,7 +127,7 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                 stream_timing[ci] = (start, per, instr.n_tiles, end)
             t = end
             instr_end[(ci, index)] = end
-        ends.append(t)
+        ends.append(t + MAC_LATENCY)       # the last results leave the MAC pipeline
     total = max(max(ends), read_lines + lat, write_lines)
     return {"cycles": float(total), "read_lines": float(read_lines), "write_lines": float(write_lines),
             "core_end": [float(e) for e in ends]}

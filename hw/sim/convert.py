@@ -2,12 +2,14 @@
 
 Conversion spawns Yosys (about 0.3 s warm, about 10 s for the very first WebAssembly compile), so
 generated text is kept under ``sim_build/rtl/``. The cache key covers the factory's qualified name, the
-parameters and the contents of every ``.py`` file under ``hw/``, so editing any generator invalidates
-it. ``emit_src=False`` keeps absolute source paths out of the output, so it is reproducible.
+parameters and the contents of every ``.py`` file under ``hw/`` (read once per process, so a
+long run never files RTL of the code it imported under the key of files edited since), so editing any
+generator invalidates it. ``emit_src=False`` keeps absolute source paths out of the output, so it is reproducible.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,7 +28,9 @@ def params_digest(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+@functools.cache
 def _sources_digest() -> str:
+    # once per process: what this process converts is the code it imported, even if files change later
     digest = hashlib.sha256()
     for path in sorted((REPO_ROOT / "hw").rglob("*.py")):
         digest.update(str(path.relative_to(REPO_ROOT)).encode())

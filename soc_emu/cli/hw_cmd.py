@@ -1,6 +1,7 @@
 """``soc-emu hw``: generate InTAR-style accelerators (Verilog + schedule) and report simulated metrics.
 
-``soc-emu hw export-timings --out FILE`` writes the measured times as an emulator timings file (the
+``soc-emu hw implement --kernel K --variant V`` synthesises, places and routes each core of a design for
+an ECP5 FPGA and prints Fmax, critical path and utilisation. ``soc-emu hw export-timings --out FILE`` writes the measured times as an emulator timings file (the
 co-design link: a platform's FPGA reads them). ``soc-emu hw generate --kernel mlp --variant intar --out DIR`` writes ``DIR/mlp_intar.v`` and
 ``DIR/mlp_intar_schedule.json``. ``soc-emu hw report [--kernel K ...] [--variant V ...] [--json]``
 simulates the designs under Verilator, checks them bit-exact against the golden models and prints a
@@ -38,6 +39,8 @@ HW_RANGES: dict[str, Range] = {
     "weight_bytes": Range(1, 2**22, "bytes", integer=True),
     "seeds": Range(1, 64, "seeds", integer=True),
     "clock_mhz": Range(1.0, 2000.0, "MHz"),
+    "target_mhz": Range(1.0, 2000.0, "MHz"),
+    "seed": Range(0, 2**31 - 1, integer=True),
 }
 #: Range of each ``--size`` value.
 SIZE_RANGE = Range(1, 1024, integer=True)
@@ -72,11 +75,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="simulate designs and write their measured times as an emulator timings file")
     e.add_argument("--kernel", action="append", default=None, help="kernel to export (repeatable; default all)")
     e.add_argument("--variant", default="intar", help="which variant's cycles to export (default intar)")
-    e.add_argument("--clock-mhz", type=float, default=250.0, metavar="MHZ",
-                   help="clock frequency that turns cycles into microseconds (default 250)")
+    e.add_argument("--clock-mhz", type=float, default=None, metavar="MHZ",
+                   help="a clock you name (default: each design's implemented Fmax); with --implementation, "
+                        "the clock of kernels the file lacks")
+    e.add_argument("--implementation", default=None, metavar="FILE",
+                   help="read the Fmax from stored implementation results (benchmarks/hw_implement.py --out) "
+                        "instead of placing and routing now")
     e.add_argument("--name", default="intar_fpga", help="name recorded in the file (default intar_fpga)")
     e.add_argument("--out", required=True, metavar="FILE", type=output_file_arg, help="timings file to write (TOML)")
     _add_budget(e)
+    i = sub.add_parser("implement", help="synthesise, place and route one design's cores for a real FPGA")
+    i.add_argument("--kernel", required=True, help=f"kernel ({', '.join(KERNELS)})")
+    i.add_argument("--variant", required=True, help=f"variant ({', '.join(VARIANTS)})")
+    i.add_argument("--size", action="append", default=[], metavar="KEY=N",
+                   help="override a kernel size, e.g. --size tokens=16 (repeatable)")
+    i.add_argument("--device", default="85k", help="ECP5 device as nextpnr names it (default 85k: LFE5U-85F)")
+    i.add_argument("--package", default=None, help="device package (default CABGA381)")
+    i.add_argument("--target-mhz", type=float, default=100.0, metavar="MHZ",
+                   help="clock the timing-driven place and route aims at (default 100)")
+    i.add_argument("--seed", type=int, default=1, metavar="N", help="placer seed (default 1)")
+    i.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_budget(i)
     p.set_defaults(handler=run, hw_parser=p)
     return p
 
@@ -136,6 +155,42 @@ def format_table(records: list[dict], speedups: dict) -> str:
     return "\n".join(lines)
 
 
+def format_implementation(record: dict) -> str:
+    """Per-core lines and the design's summary of :func:`hw.implement.implement_design`'s record."""
+    lines = [f"{'core':<6} {'lanes':>5} {'Fmax MHz':>8} {'LUT4':>6} {'FF':>6} {'MULT18':>6} {'DP16KD':>6} "
+             f"{'synth s':>7} {'pnr s':>6}  critical path"]
+    for c in record["cores"]:
+        u = {name: c["utilisation"].get(name, {}).get("used", 0) for name in ("LUT4", "FF", "MULT18", "DP16KD")}
+        lines.append(f"{c['core']:<6} {c['lanes']:>5} {c['fmax_mhz']:>8.1f} {u['LUT4']:>6} {u['FF']:>6} "
+                     f"{u['MULT18']:>6} {u['DP16KD']:>6} {c['synth_seconds']:>7.1f} {c['pnr_seconds']:>6.1f}  "
+                     f"{c['critical_from']} -> {c['critical_to']}")
+    use = ", ".join(f"{name} {f['used']}/{f['available']}" for name, f in record["utilisation"].items())
+    lines.append(f"{record['kernel']} {record['variant']} on {record['device']} {record['package']}: "
+                 f"Fmax {record['fmax_mhz']:.1f} MHz ({record['critical_core']}), {use}; "
+                 f"wall {record['wall_seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+def _implemented_clocks(records: list[dict], args: argparse.Namespace) -> dict[str, float]:
+    """Kernel -> Fmax (MHz) of each record's design: from ``--implementation`` or placed and routed now.
+
+    With ``--implementation`` and ``--clock-mhz`` both given, kernels the file lacks are left out (they
+    get the named clock)."""
+    from hw import api
+    from hw.implement import implement_design
+    from hw.implement.stored import load_implementations, stored_fmax
+
+    stored = load_implementations(args.implementation) if args.implementation else None
+    clocks = {}
+    for r in records:
+        design = api.plan(r["kernel"], r["variant"], budget=_budget(args))
+        if stored is None:
+            clocks[r["kernel"]] = implement_design(design)["fmax_mhz"]
+        elif (r["kernel"], r["variant"]) in stored or args.clock_mhz is None:
+            clocks[r["kernel"]] = stored_fmax(design, stored, source=args.implementation)
+    return clocks
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``generate`` / ``report``."""
     check_ranges(args, HW_RANGES)  # before any import or work: --latency 100000 must not start
@@ -165,13 +220,27 @@ def run(args: argparse.Namespace) -> int:
         from hw.export import timings_toml
         from soc_emu.output.files import atomic_write_text
 
-        if not args.clock_mhz > 0:
+        if args.clock_mhz is not None and not args.clock_mhz > 0:
             raise HwError(f"must be > 0, got {args.clock_mhz}", source="--clock-mhz")
         records = api.report(args.kernel, [args.variant], budget=_budget(args), cells=False)
         command = "soc-emu " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
-        text = timings_toml(records, clock_mhz=args.clock_mhz, name=args.name, command=command)
+        implemented = {} if args.clock_mhz is not None and args.implementation is None else \
+            _implemented_clocks(records, args)
+        text = timings_toml(records, clock_mhz=args.clock_mhz, implemented=implemented, name=args.name,
+                            command=command)
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}: " + ", ".join(f"{r['kernel']} {r['cycles']} cycles" for r in records))
+        return 0
+    if args.hw_command == "implement":
+        from hw.implement import find_device, implement_design
+
+        find_device(args.device, args.package)          # bad names fail before any conversion
+        if not args.target_mhz > 0:
+            raise HwError(f"must be > 0, got {args.target_mhz}", source="--target-mhz")
+        design = api.plan(args.kernel, args.variant, sizes=_sizes(args.size, scoped=False), budget=_budget(args))
+        record = implement_design(design, device=args.device, package=args.package, target_mhz=args.target_mhz,
+                                  seed=args.seed)
+        print(json.dumps(record, indent=2) if args.json else format_implementation(record))
         return 0
     args.hw_parser.print_help(sys.stdout)
     return 0

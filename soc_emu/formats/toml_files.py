@@ -50,11 +50,15 @@ Timings file (what ``soc-emu hw export-timings`` writes)::
     kind = "timings"
     name = "intar_fpga"
     description = "..."; sources = [...]
-    clock_mhz = 250.0                  # the clock the cycles were converted at (informative)
+    clock_mhz = 250.0                  # the named clock the cycles were converted at (informative)
     [exec_times_us]                    # kernel -> us, merged into the PE groups that list this file
     dnn_mlp = 133.7
     [cycles]                           # optional: the measured cycles behind each time (informative)
     dnn_mlp = 33423
+    [clocks_mhz]                       # optional: the clock per kernel (informative)
+    dnn_mlp = 85.6
+    [clock_sources]                    # optional: "implemented" (the design's Fmax) or "named" per kernel
+    dnn_mlp = "implemented"
 
 Application file (one task graph)::
 
@@ -174,10 +178,12 @@ def timings_from_toml(data: Mapping[str, Any], label: str) -> dict[str, float]:
     times = {kernel: limits.TIME_US.check(value, table.where(kernel)) for kernel, value in table.items()}
     if not times:
         raise f.error("exec_times_us", "a timings file must give at least one kernel")
-    cycles = f.sub("cycles", {})
-    if cycles is not None:
-        for kernel, value in cycles.items():
-            check_number(value, cycles.where(kernel))
+    for informative in ("cycles", "clocks_mhz"):         # measured cycles; per-kernel clocks (MHz)
+        table = f.sub(informative, {})
+        if table is not None:
+            for kernel, value in table.items():
+                check_number(value, table.where(kernel))
+    f.sub("clock_sources", {})                           # per kernel: "implemented" (Fmax) or "named"
     f.finish()
     return times
 

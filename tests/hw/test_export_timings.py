@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from importlib import resources
 
@@ -14,6 +15,9 @@ from soc_emu.formats.toml_files import timings_from_toml
 
 RECORD = {"kernel": "mlp", "variant": "intar", "mapping": "[fc1+fc2+fc3 @16]", "lanes": 16, "cores": 1,
           "cycles": 33423, "bit_exact": True}
+
+
+IMPLEMENTED = "data/timings/intar_fpga_implemented.json"
 
 
 def shipped() -> dict:
@@ -45,12 +49,40 @@ def test_platforms_read_the_shipped_timings() -> None:
             assert fpga.exec_times_us[kernel] == us
 
 
+def test_implemented_clocks_are_per_kernel_and_recorded() -> None:
+    ffn = {**RECORD, "kernel": "ffn", "cycles": 18830}
+    text = timings_toml([RECORD, ffn], clock_mhz=90.0, implemented={"mlp": 104.2}, name="t", command="c")
+    data = tomllib.loads(text)
+    assert data["clocks_mhz"] == {"dnn_mlp": 104.2, "dnn_ffn": 90.0}
+    assert data["clock_sources"] == {"dnn_mlp": "implemented", "dnn_ffn": "named"}
+    assert timings_from_toml(data, "t.toml") == {"dnn_mlp": round(33423 / 104.2, 3), "dnn_ffn": 209.222}
+    with pytest.raises(HwError, match="no implemented Fmax for ffn"):
+        timings_toml([ffn], implemented={"mlp": 104.2}, name="t", command="c")
+
+
+def test_shipped_timings_use_the_stored_implemented_clocks() -> None:
+    data = shipped()
+    stored = json.loads(resources.files("soc_emu").joinpath(IMPLEMENTED).read_text())
+    fmax = {f"dnn_{r['kernel']}": r["fmax_mhz"] for r in stored["designs"] if r["variant"] == "intar"}
+    assert fmax and data["clock_sources"]["dnn_mlp"] == "implemented"
+    for kernel, source in data["clock_sources"].items():
+        assert (source == "implemented") == (kernel in fmax)
+        if kernel in fmax:
+            assert data["clocks_mhz"][kernel] == fmax[kernel]
+    for kernel, us in data["exec_times_us"].items():
+        assert us == round(data["cycles"][kernel] / data["clocks_mhz"][kernel], 3)
+
+
 @pytest.mark.hw
 def test_shipped_timings_are_what_the_generated_hardware_measures(tmp_path) -> None:
     from soc_emu.cli import main
 
     out = tmp_path / "t.toml"
-    assert main(["hw", "export-timings", "--out", str(out)]) == 0
+    stored = str(resources.files("soc_emu").joinpath(IMPLEMENTED))
+    # fresh Verilator cycles; the Fmax from the stored place-and-route results of the very same RTL
+    assert main(["hw", "export-timings", "--kernel", "mlp", "--implementation", stored, "--out", str(out)]) == 0
+    assert tomllib.loads(out.read_text())["clock_sources"] == {"dnn_mlp": "implemented"}
     fresh = tomllib.loads(out.read_text())
-    assert fresh["exec_times_us"] == shipped()["exec_times_us"]
-    assert fresh["cycles"] == shipped()["cycles"]
+    assert fresh["exec_times_us"]["dnn_mlp"] == shipped()["exec_times_us"]["dnn_mlp"]
+    assert fresh["cycles"]["dnn_mlp"] == shipped()["cycles"]["dnn_mlp"]
+    assert fresh["clocks_mhz"]["dnn_mlp"] == shipped()["clocks_mhz"]["dnn_mlp"]
