@@ -100,7 +100,7 @@ def compare_study(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Run the comparison, print the table and the verdict, write the files."""
     from soc_emu.cli.study_cmd import run_spec
-    from soc_emu.study.report import comparison_table, verdict
+    from soc_emu.study.report import against_best_other, comparison_table, verdict
 
     spec, names = compare_study(args)
     result = run_spec(spec, args, args.out)
@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     table = comparison_table(result.summary, names, baseline)
     judged = (verdict(result.summary, names, baseline, args.tolerance) if baseline
               else "no baseline among the schedulers")
+    judged += "\n\n" + against_best_other(result.summary, names)
     out = result.paths["runs"].parent
     result.paths["markdown"] = out / "compare.md"
     result.paths["markdown"].write_text(table + "\n\n" + judged + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """Text reports of a comparison study: a Markdown table of latency per scheduler with each scheduler's change
-against a baseline, and a verdict (worst and best change, and whether a scheduler stays within a tolerance
-of the baseline everywhere). The baseline is whatever scheduler label the caller names; nothing here
+against a baseline, a verdict (worst and best change, and whether a scheduler stays within a tolerance
+of the baseline everywhere), and each scheduler against the best of the others at every point. The baseline is whatever scheduler label the caller names; nothing here
 knows any scheduler."""
 
 from __future__ import annotations
@@ -66,6 +66,32 @@ def verdict(summary: Sequence[dict[str, Any]], schedulers: Sequence[str], baseli
         out.append(f"{name} vs {baseline}: worst {_at(*worst)}, best {_at(*best)}; "
                    f"never more than {100 * tolerance:g}% worse: {within}")
     return "\n".join(out) if out else f"no scheduler to judge against {baseline}"
+
+
+def against_best_other(summary: Sequence[dict[str, Any]], schedulers: Sequence[str]) -> str:
+    """One line per scheduler: its change in mean latency against the best of the *other* schedulers at each
+    point (the strongest rival, not a fixed baseline), as the mean, worst and best over the points, and
+    the points where it beats every other scheduler by 5% or more."""
+    out = []
+    for name in schedulers:
+        points = []
+        for key, cells in _lines(summary).items():
+            mine = cells.get(name, {}).get("mean_latency_us")
+            rivals = [(c["mean_latency_us"], other) for other, c in cells.items()
+                      if other != name and c.get("mean_latency_us") is not None]
+            if mine is None or not rivals:
+                continue
+            best, rival = min(rivals)
+            points.append((mine / best - 1.0, key, rival))
+        if not points:
+            continue
+        worst, best = max(points, key=lambda p: p[0]), min(points, key=lambda p: p[0])
+        wins = sum(1 for change, _, _ in points if change <= -0.05)
+        mean = sum(change for change, _, _ in points) / len(points)
+        out.append(f"{name} vs the best other scheduler: mean {100 * mean:+.1f}%, worst {_at(*worst[:2])} "
+                   f"(vs {worst[2]}), best {_at(*best[:2])} (vs {best[2]}); 5% or more ahead at {wins} of "
+                   f"{len(points)} points")
+    return "\n".join(out)
 
 
 def _at(change: float, key: tuple[Any, ...]) -> str:

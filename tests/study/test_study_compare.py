@@ -69,3 +69,22 @@ def test_a_scheduler_can_opt_out_of_the_default_comparison(monkeypatch: pytest.M
     monkeypatch.setitem(registry._BUILTIN, StaticOnly.name, StaticOnly)
     assert StaticOnly.name in scheduler_names() and StaticOnly.name not in default_comparison_names()
 
+
+
+def test_each_scheduler_is_judged_against_the_best_other_at_every_point() -> None:
+    from soc_emu.study.report import against_best_other
+
+    def point(scheduler: str, rate: float, latency: float) -> dict:
+        return {"scenario": "s", "platform": "p", "workload": "w", "noise": 0.0, "failures": "none",
+                "rate_jobs_per_ms": rate, "scheduler": scheduler, "mean_latency_us": latency}
+
+    # rate 10: a 100, b 90, c 120; rate 20: a 100, b 200, c 110
+    summary = [point("a", 10, 100.0), point("b", 10, 90.0), point("c", 10, 120.0),
+               point("a", 20, 100.0), point("b", 20, 200.0), point("c", 20, 110.0)]
+    lines = against_best_other(summary, ["a", "b", "c"]).splitlines()
+    # a: 100/90 - 1 = +11.1% (vs b), 100/110 - 1 = -9.1% (vs c): mean +1.0%, ahead by 5% at 1 point
+    assert lines[0] == ("a vs the best other scheduler: mean +1.0%, worst +11.1% (s @ 10 jobs/ms) (vs b), "
+                        "best -9.1% (s @ 20 jobs/ms) (vs c); 5% or more ahead at 1 of 2 points")
+    # b: 90/100 - 1 = -10%, 200/100 - 1 = +100%
+    assert lines[1].startswith("b vs the best other scheduler: mean +45.0%, worst +100.0% (s @ 20 jobs/ms) (vs a)")
+    assert lines[2].endswith("5% or more ahead at 0 of 2 points")
