@@ -7,7 +7,7 @@ freezes the simulated clock, and small enough that memory and time stay proporti
 is quadratic in the number of PEs; the engine allocates per slot).
 
 The table (:data:`LIMITS`) is the one place these numbers live; the README fragment
-``docs/readme/harden.md`` prints it, and :func:`limits_table` renders it.
+the README prints it, and :func:`limits_table` renders it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ while ready tasks remain, so every pick sees the queues left by the previous one
    among those whose inputs are there.
 
 Serving short jobs first is what matters under load: on ``hetero`` it matches ETF at low load and has a
-third less mean latency at 90 jobs/ms (see docs/readme/learned.md). Its p95 latency is worse than ETF's
+third less mean latency at 90 jobs/ms (see the README). Its p95 latency is worse than ETF's
 at high load, because the longest jobs wait.
 
 :func:`srpt_eft_choice` is the decision itself, reused by the learned agent for its imitation labels.
