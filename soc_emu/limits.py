@@ -6,8 +6,8 @@ what one run on a workstation can honour: finite, small enough that no sum of th
 freezes the simulated clock, and small enough that memory and time stay proportionate (the link table
 is quadratic in the number of PEs; the engine allocates per slot).
 
-The table (:data:`LIMITS`) is the one place these numbers live; the README fragment
-the README prints it, and :func:`limits_table` renders it.
+The table (:data:`LIMITS`) is the one place these numbers live; the README prints it, and
+:func:`limits_table` renders it.
 """
 
 from __future__ import annotations
