@@ -115,7 +115,8 @@ def failure_entry(text: str) -> Any:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``study run``: build the spec, run it, print where the results are."""
+    """``study run``: build the spec, run it, print where the results are. Exit status 1 when some runs
+    failed (their rows hold the error), 0 when every run gave figures."""
     from soc_emu.study.spec import load_spec, parse_spec
 
     overrides = spec_overrides(args)
@@ -133,7 +134,8 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"{len(result.rows)} runs ({result.executed} executed now, {result.resumed} resumed, {failed} failed)")
     for path in result.paths.values():
         print(f"  {path}")
-    return 0
+    # The study finished, but a script must be able to tell that some rows hold errors, not figures.
+    return 1 if failed else 0
 
 
 def plot_command(args: argparse.Namespace) -> int:

@@ -183,3 +183,13 @@ def test_pool_workers_import_torch_only_for_a_learned_scheduler() -> None:
         assert "torch" not in pool.submit(eval, modules).result()
         assert pool.submit(run_chunk, learned).result()[0]["jobs_completed"] == 5
         assert "torch" in pool.submit(eval, modules).result()
+
+
+def test_study_run_exits_1_when_some_runs_failed(tmp_path: Path, capsys) -> None:
+    # Dropping arrivals needs an admission cap: the drop=true run fails inside the run, the other finishes.
+    spec = tmp_path / "spec.toml"
+    spec.write_text('name = "f"\nschedulers = ["etf"]\njobs = 10\ndrop = [true, false]\n', encoding="utf-8")
+    assert main(["study", "run", str(spec), "--workers", "1", "--out", str(tmp_path / "out"), "--no-plot"]) == 1
+    assert "2 runs (2 executed now, 0 resumed, 1 failed)" in capsys.readouterr().out
+    spec.write_text('name = "g"\nschedulers = ["etf"]\njobs = 10\n', encoding="utf-8")
+    assert main(["study", "run", str(spec), "--workers", "1", "--out", str(tmp_path / "ok"), "--no-plot"]) == 0
