@@ -226,13 +226,7 @@ class PowerDriver:
         d.busy += 1
         if d.sampled:
             self._sampled_busy += 1
-        row = d.row
-        if row is not None and self._quiet:
-            d.busy_w, d.idle_w, d.power_w = row[d.busy]
-        else:
-            self._refresh(d, now)
-        if d.node >= 0 and now - self._t_thermal >= self._thermal_step:
-            self._thermal_sync(now)
+        self._busy_changed(d, now)
         if d.sampled and not self._tick_pending:
             self._arm()
         if d.ratio == 1.0:
@@ -259,6 +253,11 @@ class PowerDriver:
         d.busy -= 1
         if d.sampled:
             self._sampled_busy -= 1
+        self._busy_changed(d, now)
+
+    def _busy_changed(self, d: _Domain, now: float) -> None:
+        """``d``'s busy-slot count changed at ``now``: its power from the memoised row (or recomputed),
+        then the thermal nodes brought up to date when a thermal step has passed."""
         row = d.row
         if row is not None and self._quiet:
             d.busy_w, d.idle_w, d.power_w = row[d.busy]
