@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from agents.features import DecisionRule
+from agents.features import FEATURE_SETS, DecisionRule
 from agents.guards import check_model_sizes, require_finite_tensors
 from agents.model import DeepSoCSNet, ModelConfig
 from soc_emu.engine.view import Binding
@@ -113,6 +113,7 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
         unknown = set(model_fields) - known
         if unknown:
             raise ValueError(f"unknown model fields {sorted(unknown)}")
+        model_fields.setdefault("feature_set", 1)  # written before feature sets had versions
         check_model_sizes(model_fields, where)  # before any allocation: hidden = 10**9 must not run
         config = ModelConfig(**model_fields)
         rule_d = payload["rule"]
@@ -120,11 +121,12 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
         state = payload["state_dict"]
     except (KeyError, TypeError, ValueError) as exc:
         raise SocEmuError(f"checkpoint is malformed ({exc})", source=where) from None
-    current = ModelConfig()
-    if config.feature_sizes() != current.feature_sizes():
+    expected = FEATURE_SETS.get(config.feature_set) if isinstance(config.feature_set, int) else None
+    if expected is None or config.feature_sizes() != expected.sizes():
+        computed = expected.sizes() if expected is not None else f"only feature sets {sorted(FEATURE_SETS)}"
         raise SocEmuError(
-            f"checkpoint was made for feature sizes {config.feature_sizes()}, this version computes "
-            f"{current.feature_sizes()}; retrain it with `soc-emu train`",
+            f"checkpoint was made for feature sizes {config.feature_sizes()} (feature set {config.feature_set}), "
+            f"this version computes {computed}; retrain it with `soc-emu train`",
             source=where,
         )
     if not isinstance(state, dict):

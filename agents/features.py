@@ -10,10 +10,23 @@ queued or running), the jobs, the PEs and the DAG edges between unfinished tasks
   time over the PEs (the EFT estimate) and whether the PE achieving it is idle now;
 * ``jobs``   ``[J, JOB_DIM]`` per job: age, remaining work and critical path, progress, ready and running
   task counts;
-* ``pes``    ``[P, PE_DIM]`` per PE: type, down flag, free slots, time until a slot is free, queue length;
+* ``pes``    ``[P, PE_DIM]`` per PE: type, down flag, free slots, time until a slot is free, queue length
+  (feature set 2 adds: reconfiguration time, launch overhead, queued work per slot, time since the last
+  observed repair, observed failure rate);
 * ``edges``  ``[E, 2]`` (parent row, child row) between unfinished tasks;
 * ``node_job`` ``[N]`` job row of every task; ``candidates`` the rows of the tasks the policy may pick and
-  ``candidate_pe`` the PE the earliest-finish-time rule maps each one to.
+  ``candidate_pe`` the PE the earliest-finish-time rule maps each one to;
+* ``pair_x`` (PE head only) per candidate, ``[offered PEs, PAIR_DIM]`` per (task, PE) pair: slot time,
+  data-ready, start and finish estimates (feature set 2 adds: whether an FPGA region holds the kernel, the
+  reconfiguration it would pay, launch overhead, queue length, time until a slot is free, contention (ready
+  tasks whose earliest finish is on that PE, per slot), and on reconfigurable PEs how many unstarted tasks
+  use this kernel and the kernels loaded there, i.e. what a reconfiguration would evict).
+
+Feature sets
+    A checkpoint records the feature set it was trained with (:data:`FEATURE_SETS`); set 1 (the shipped
+    checkpoint's) is a prefix of set 2 in every array, so one featurizer computes both. Set 2's columns are
+    what the ``srpt_eft`` rule ignores: it only sees finish-time estimates, not what a reconfiguration
+    evicts, how contended a PE is, or how often it has failed.
 
 Which ready tasks are candidates depends on the binding (see :class:`DecisionRule`): under on-ready
 binding (the agent's default) every ready task is; under late binding only those whose earliest estimated
@@ -35,7 +48,7 @@ import numpy as np
 from soc_emu.engine.view import Binding, SystemView, TaskRef, TaskStatus
 from soc_emu.model.platform import PE_TYPES, Platform
 from soc_emu.model.taskgraph import TaskGraph
-from soc_emu.schedulers.estimates import LinkArrays, MeanCosts, slot_free_times
+from soc_emu.schedulers.estimates import LinkArrays, MeanCosts, needs_reconfig, slot_free_times, slot_time, task_cost
 
 #: Time scale of the log transform of every time feature (us).
 TIME_SCALE_US = 10.0
@@ -80,10 +93,46 @@ _JOB_SCALARS = (
 JOB_DIM = len(_JOB_SCALARS)
 #: Column of each job feature.
 JOB_COL = {name: i for i, name in enumerate(_JOB_SCALARS)}
-PE_DIM = NUM_TYPES + 6
 GLOBAL_DIM = 5
+#: Per-PE columns of feature set 1, then those feature set 2 appends.
+_PE_SCALARS_V1 = ("down", "free_slots", "until_free", "queue_length", "idle", "capacity")
+_PE_SCALARS_V2 = ("reconfig_time", "launch_overhead", "queued_work_per_slot", "since_repair", "failure_rate")
+#: Column of each scalar PE feature (after the type one-hot).
+PE_COL = {name: NUM_TYPES + i for i, name in enumerate(_PE_SCALARS_V1 + _PE_SCALARS_V2)}
+#: Per-(task, PE) pair columns of feature set 1, then those feature set 2 appends.
+_PAIR_SCALARS_V1 = ("slot_time", "data_ready", "start", "finish", "finish_over_best", "is_eft_pe")
+_PAIR_SCALARS_V2 = ("kernel_loaded", "reconfig_cost", "launch_overhead", "queue_length", "until_free", "contention",
+                    "kernel_demand", "loaded_demand")
+#: Column of each pair feature.
+PAIR_COL = {name: i for i, name in enumerate(_PAIR_SCALARS_V1 + _PAIR_SCALARS_V2)}
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The widths of one version of the observation (what a checkpoint's network was built for)."""
+
+    version: int
+    node_dim: int
+    job_dim: int
+    pe_dim: int
+    global_dim: int
+    pair_dim: int
+
+    def sizes(self) -> dict[str, int]:
+        """The widths as :meth:`agents.model.ModelConfig.feature_sizes` names them."""
+        return {"node_dim": self.node_dim, "job_dim": self.job_dim, "pe_dim": self.pe_dim,
+                "global_dim": self.global_dim, "pair_dim": self.pair_dim}
+
+
+#: Every feature set this version computes; each one's arrays are a prefix of the next one's.
+FEATURE_SETS: dict[int, FeatureSet] = {
+    1: FeatureSet(1, NODE_DIM, JOB_DIM, NUM_TYPES + len(_PE_SCALARS_V1), GLOBAL_DIM, len(_PAIR_SCALARS_V1)),
+    2: FeatureSet(2, NODE_DIM, JOB_DIM, NUM_TYPES + len(PE_COL), GLOBAL_DIM, len(PAIR_COL)),
+}
+LATEST_FEATURE_SET = max(FEATURE_SETS)
+PE_DIM = FEATURE_SETS[LATEST_FEATURE_SET].pe_dim
 #: Features of a (task, PE) pair for the PE head.
-PAIR_DIM = 6
+PAIR_DIM = FEATURE_SETS[LATEST_FEATURE_SET].pair_dim
 
 
 def log_time(t: np.ndarray | float) -> np.ndarray | float:
@@ -115,20 +164,26 @@ class PlatformTables:
         self.launch = np.array([pe.launch_overhead_us for pe in platform.pes])
         self.reconfig = np.array([pe.reconfig_time_us for pe in platform.pes])
         self.reconfig_pes = [i for i, pe in enumerate(platform.pes) if pe.reconfig_time_us > 0]
+        self.reconfigurable = self.reconfig > 0
         self.types = np.array([type_index(pe.pe_type) for pe in platform.pes])
         self.capacity = np.array([pe.capacity for pe in platform.pes], dtype=np.float64)
         self.type_onehot = np.zeros((n, NUM_TYPES))
         self.type_onehot[np.arange(n), self.types] = 1.0
         self._exec: dict[str, np.ndarray] = {}
+        self.kernel_ids: dict[str, int] = {}
 
     def exec_row(self, kernel: str) -> np.ndarray:
-        """Duration of ``kernel`` on every PE (execution + launch overhead, no reconfiguration; inf where
-        unsupported)."""
+        """Duration of ``kernel`` on every PE without reconfiguration (:func:`~soc_emu.schedulers.estimates.
+        slot_time`: execution + launch overhead; inf where unsupported)."""
         row = self._exec.get(kernel)
         if row is None:
-            row = np.array([pe.exec_times_us.get(kernel, math.inf) for pe in self.platform.pes]) + self.launch
+            row = np.array([slot_time(pe, kernel) for pe in self.platform.pes])
             self._exec[kernel] = row
         return row
+
+    def kernel_id(self, kernel: str) -> int:
+        """A small integer per kernel name (numbered in order of first use)."""
+        return self.kernel_ids.setdefault(kernel, len(self.kernel_ids))
 
     def mean_comm(self, volume: float) -> float:
         """HEFT's mean transfer cost ``c_bar`` of ``volume`` (:meth:`MeanCosts.mean_comm`, for ranks)."""
@@ -146,6 +201,7 @@ class GraphStatics:
     parents: np.ndarray  #: [E] parent task of every edge
     children: np.ndarray  #: [E] child task of every edge
     total_work: float
+    kernels: np.ndarray  #: [n] kernel id of every task (:meth:`PlatformTables.kernel_id`)
 
 
 def graph_statics(graph: TaskGraph, tables: PlatformTables) -> GraphStatics:
@@ -199,6 +255,7 @@ def graph_statics(graph: TaskGraph, tables: PlatformTables) -> GraphStatics:
         parents=parents,
         children=children,
         total_work=float(mean_exec.sum()),
+        kernels=np.array([tables.kernel_id(t.kernel) for t in graph.tasks], dtype=np.int64),
     )
 
 
@@ -242,15 +299,57 @@ class DecisionRule:
         self.pe_slack = pe_slack
 
 
-class Featurizer:
-    """Turns system views into :class:`Observation` objects, caching per-graph static features."""
+class FailureHistory:
+    """What the featurizer has seen of each PE's failures during one run: when it last came back up and how
+    many times it went down (transitions between two observed views; a failure and repair both inside one gap
+    between decision points go unseen)."""
 
-    def __init__(self, platform: Platform, rule: DecisionRule | None = None, *, pair_features: bool = False) -> None:
+    def __init__(self, num_pes: int) -> None:
+        self.was_down = np.zeros(num_pes, dtype=bool)
+        self.last_repair_us = np.zeros(num_pes)  #: run start until a repair is seen
+        self.failures = np.zeros(num_pes)
+
+    def update(self, now: float, down: np.ndarray) -> None:
+        """Record the down flags of the view at ``now``."""
+        self.failures += down & ~self.was_down
+        self.last_repair_us = np.where(self.was_down & ~down, now, self.last_repair_us)
+        self.was_down = down.copy()
+
+    def since_repair_us(self, now: float) -> np.ndarray:
+        """Per PE: time since it was last seen coming back up (since the run started if never)."""
+        return now - self.last_repair_us
+
+    def rate_per_ms(self, now: float) -> np.ndarray:
+        """Per PE: observed failures per millisecond of run time."""
+        return self.failures / max(now / 1000.0, 1.0)
+
+
+class Featurizer:
+    """Turns system views into :class:`Observation` objects, caching per-graph static features.
+
+    One featurizer serves one run (it keeps the :class:`FailureHistory` of the PEs). ``feature_set``
+    (:data:`FEATURE_SETS`) chooses the observation's widths; a :class:`~agents.policy.Policy` sets it to its
+    network's.
+    """
+
+    def __init__(self, platform: Platform, rule: DecisionRule | None = None, *, pair_features: bool = False,
+                 feature_set: int = LATEST_FEATURE_SET) -> None:
         self.tables = PlatformTables(platform)
         self.rule = rule or DecisionRule()
         self.pair_features = pair_features
+        self.feature_set = feature_set
+        self.failures = FailureHistory(self.tables.num_pes)
         self._graphs: dict[int, tuple[TaskGraph, GraphStatics]] = {}
         self._layout_cache: _Layout | None = None
+
+    @property
+    def feature_set(self) -> int:
+        """The version of the observation this featurizer computes (a key of :data:`FEATURE_SETS`)."""
+        return self._feature_set.version
+
+    @feature_set.setter
+    def feature_set(self, version: int) -> None:
+        self._feature_set = FEATURE_SETS[version]
 
     def statics(self, graph: TaskGraph) -> GraphStatics:
         """Cached :func:`graph_statics` of ``graph``."""
@@ -313,6 +412,7 @@ class Featurizer:
             parents=np.concatenate([st.parents + o for st, o in zip(stats, offsets)]),
             children=np.concatenate([st.children + o for st, o in zip(stats, offsets)]),
             total_work=np.array([st.total_work for st in stats]),
+            kernel_of=np.concatenate([st.kernels for st in stats]),
         )
         self._layout_cache = layout
         return layout
@@ -323,6 +423,7 @@ class Featurizer:
         tables = self.tables
         jobs = list(view.jobs.values())
         avail, idle = self.pe_available(view)
+        self.failures.update(now, np.fromiter((s.down for s in view.pes), dtype=bool, count=tables.num_pes))
         pes = self._pe_features(view, avail, idle)
         if not jobs:
             return _empty_observation(pes, len(view.ready))
@@ -375,6 +476,9 @@ class Featurizer:
             allowed = near & idle if self.rule.binding == Binding.LATE else near
             best_pe = np.argmin(finish, axis=1)
             ok = np.isfinite(best)
+            pair_context = None
+            if self.pair_features and self._feature_set.pair_dim > len(_PAIR_SCALARS_V1):
+                pair_context = _PairContext(view, tables, avail, best_pe[ok], lay, status_all)
             raw[rows[ok], 2] = best[ok] - now
             raw[rows[ok], 3] = cost[ok, best_pe[ok]]
             flags[rows[ok], 0] = idle[best_pe[ok]]
@@ -393,19 +497,18 @@ class Featurizer:
                     offered[pe] = True
                     opts = np.flatnonzero(offered)
                     pair_pes.append(opts)
-                    pair_x.append(
-                        np.stack(
-                            [
-                                log_time(cost[i, opts]),
-                                log_time(drt[i, opts] - now),
-                                log_time(start[i, opts] - now),
-                                log_time(finish[i, opts] - now),
-                                log_time(finish[i, opts] - best[i]),
-                                (opts == pe).astype(np.float64),
-                            ],
-                            axis=1,
-                        ).astype(np.float32)
-                    )
+                    columns = [
+                        log_time(cost[i, opts]),
+                        log_time(drt[i, opts] - now),
+                        log_time(start[i, opts] - now),
+                        log_time(finish[i, opts] - now),
+                        log_time(finish[i, opts] - best[i]),
+                        (opts == pe).astype(np.float64),
+                    ]
+                    if pair_context is not None:
+                        columns.extend(pair_context.columns(lay.kernel_of[offset[ready[i].job_id] + ready[i].task],
+                                                            vjobs[ready[i].job_id].graph.tasks[ready[i].task].kernel, opts))
+                    pair_x.append(np.stack(columns, axis=1).astype(np.float32))
 
         dyn = np.empty((n, len(_NODE_SCALARS) - 8))
         dyn[:, 0] = is_wait
@@ -477,7 +580,7 @@ class Featurizer:
     def _pe_features(self, view: SystemView, avail: np.ndarray, idle: np.ndarray) -> np.ndarray:
         tables = self.tables
         n = tables.num_pes
-        x = np.zeros((n, PE_DIM), dtype=np.float32)
+        x = np.zeros((n, self._feature_set.pe_dim), dtype=np.float32)
         x[:, :NUM_TYPES] = tables.type_onehot
         down = np.array([s.down for s in view.pes], dtype=np.float64)
         free = np.array([s.free_slots for s in view.pes], dtype=np.float64)
@@ -489,6 +592,14 @@ class Featurizer:
         x[:, NUM_TYPES + 3] = np.log1p(queue)
         x[:, NUM_TYPES + 4] = idle
         x[:, NUM_TYPES + 5] = np.log1p(tables.capacity)
+        if self._feature_set.pe_dim > NUM_TYPES + len(_PE_SCALARS_V1):
+            now = view.now
+            queued_work = np.array([s.queued_work_us for s in view.pes])
+            x[:, PE_COL["reconfig_time"]] = log_time(tables.reconfig)
+            x[:, PE_COL["launch_overhead"]] = log_time(tables.launch)
+            x[:, PE_COL["queued_work_per_slot"]] = log_time(queued_work / tables.capacity)
+            x[:, PE_COL["since_repair"]] = log_time(self.failures.since_repair_us(now))
+            x[:, PE_COL["failure_rate"]] = np.log1p(self.failures.rate_per_ms(now))
         return x
 
 
@@ -504,11 +615,55 @@ class _CostRows(dict):
         row = self.tables.exec_row(kernel)
         if self.loaded:
             row = row.copy()
+            pes = self.tables.platform.pes
             for i, loaded in self.loaded.items():
-                if kernel not in loaded:
-                    row[i] += self.tables.reconfig[i]
+                row[i] = task_cost(pes[i], kernel, loaded)
         self[kernel] = row
         return row
+
+
+class _PairContext:
+    """Per-PE facts of one decision point behind feature set 2's (task, PE) pair columns."""
+
+    def __init__(self, view: SystemView, tables: PlatformTables, avail: np.ndarray, eft_pes: np.ndarray,
+                 lay: _Layout, status_all: np.ndarray) -> None:
+        self.view = view
+        self.tables = tables
+        self.queue = np.log1p([len(s.queue) for s in view.pes])
+        self.until_free = log_time(np.where(np.isfinite(avail), avail - view.now, 0.0))
+        self.contention = np.log1p(np.bincount(eft_pes, minlength=tables.num_pes) / tables.capacity)
+        self.launch = log_time(tables.launch)
+        unstarted = (status_all == TaskStatus.WAITING) | (status_all == TaskStatus.READY) | (status_all == TaskStatus.QUEUED)
+        self.demand = np.bincount(lay.kernel_of[unstarted], minlength=len(tables.kernel_ids)).astype(np.float64)
+        self.loaded = {i: view.pes[i].loaded_kernel for i in tables.reconfig_pes}
+        ids = tables.kernel_ids
+        self.loaded_demand = np.zeros(tables.num_pes)
+        for i, kernels in self.loaded.items():
+            self.loaded_demand[i] = np.log1p(sum(self.demand[ids[k]] for k in set(kernels) if k in ids))
+
+    def columns(self, kernel_id: int, kernel: str, opts: np.ndarray) -> list[np.ndarray]:
+        """The set-2 pair columns of a task running ``kernel`` on each PE in ``opts`` (see ``_PAIR_SCALARS_V2``)."""
+        tables = self.tables
+        pes = tables.platform.pes
+        loaded = np.zeros(len(opts))
+        reconfig = np.zeros(len(opts))
+        for k, pe in enumerate(opts):
+            if tables.reconfigurable[pe]:
+                state = self.loaded[int(pe)]
+                paying = needs_reconfig(pes[pe], kernel, state)
+                loaded[k] = 0.0 if paying else 1.0
+                reconfig[k] = tables.reconfig[pe] if paying else 0.0
+        on_fabric = tables.reconfigurable[opts]
+        return [
+            loaded,
+            log_time(reconfig),
+            self.launch[opts],
+            self.queue[opts],
+            self.until_free[opts],
+            self.contention[opts],
+            np.where(on_fabric, np.log1p(self.demand[kernel_id]), 0.0),
+            self.loaded_demand[opts],
+        ]
 
 
 @dataclass(frozen=True)
@@ -528,6 +683,7 @@ class _Layout:
     parents: np.ndarray
     children: np.ndarray
     total_work: np.ndarray
+    kernel_of: np.ndarray  #: kernel id of every task
 
 
 def _empty_observation(pes: np.ndarray, num_ready: int) -> Observation:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from agents.features import GLOBAL_DIM, JOB_DIM, NODE_DIM, PAIR_DIM, PE_DIM
+from agents.features import GLOBAL_DIM, JOB_DIM, LATEST_FEATURE_SET, NODE_DIM, PAIR_DIM, PE_DIM
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class ModelConfig:
     mp_steps: int = 3
     pe_head: bool = False
     value_head: bool = False  #: a state-value head for PPO (absent in older checkpoints)
+    #: version of the observation (:data:`agents.features.FEATURE_SETS`); checkpoints without it used set 1
+    feature_set: int = LATEST_FEATURE_SET
 
     def to_dict(self) -> dict:
         return asdict(self)

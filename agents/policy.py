@@ -124,6 +124,7 @@ class Policy:
         self.sigma = sigma
         self.fast = FastNet(net)
         self.pe_head = net.config.pe_head
+        featurizer.feature_set = net.config.feature_set  # the observation the network was trained on
         if self.pe_head:
             featurizer.pair_features = True
 

@@ -40,6 +40,7 @@ from agents.rollout import LATENCY_SCALE_US, Episode, RolloutJob, RolloutPool
 from soc_emu.engine.options import FailureModel
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.errors import SocEmuError
+from soc_emu.model.platform import Platform
 
 #: PE failures of a scenario with ``failures`` (as ``soc-emu compare``'s failures scenario).
 FAILURE_MTBF_US = 20_000.0
@@ -58,10 +59,18 @@ class Scenario:
     rate_max: float
     noise_max: float = 0.3
     failures: bool = False  #: every PE fails (MTBF 20 ms, mean repair 2 ms)
+    #: each training episode runs on its own random variation of ``platform`` (evaluations on ``platform``)
+    random_platforms: bool = False
 
     @property
     def name(self) -> str:
-        return f"{self.platform}/{self.workload}{'+failures' if self.failures else ''}"
+        return f"{self.platform}{'~random' if self.random_platforms else ''}/{self.workload}{'+failures' if self.failures else ''}"
+
+    def episode_platform(self, seed: int) -> str | Platform:
+        """The platform of a training episode with seed ``seed`` (see ``random_platforms``)."""
+        from soc_emu.workloads.random_platform import seeded_variation
+
+        return seeded_variation(self.platform, seed) if self.random_platforms else self.platform
 
 
 @dataclass
@@ -224,7 +233,7 @@ def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], No
                 seed = _seed(config.seed, iteration, e)
                 noise = float(np.random.default_rng([seed, 17]).uniform(0.0, sc.noise_max)) if sc.noise_max > 0 else 0.0
                 options = RunOptions(seed=seed, num_jobs=config.jobs_per_episode, noise_rsd=noise, failures=_failures(sc))
-                jobs.append(RolloutJob(sc.platform, sc.workload, rate, options, rule, model=net.config, weights=weights,
+                jobs.append(RolloutJob(sc.episode_platform(seed), sc.workload, rate, options, rule, model=net.config, weights=weights,
                                        mode="sample", sigma=config.sigma, policy_seed=_seed(config.seed, iteration, e, 1),
                                        energy_weight=config.energy_weight))
             episodes = [ep for ep in pool.map(jobs) if ep.steps]

@@ -204,7 +204,7 @@ class RolloutJob:
     """Everything one episode depends on, by value, so any process (or a study backend) can run it with
     :func:`run_job` and the result depends on nothing else."""
 
-    platform: str  #: built-in name or file path
+    platform: str | Platform  #: built-in name, file path, or a platform (e.g. a drawn random one)
     workload: str  #: built-in name or file path
     rate_jobs_per_ms: float | None
     options: RunOptions

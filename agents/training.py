@@ -44,6 +44,7 @@ from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Step, imitation_outputs, log_probs
 from agents.rollout import RolloutJob, RolloutPool, input_dependent_baseline
+from soc_emu.model.platform import Platform
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
@@ -100,6 +101,9 @@ class TrainConfig:
     embed: int = 16
     mp_steps: int = 3
     pe_head: bool = False
+    #: draw every training episode's platform around ``platform`` (:mod:`soc_emu.workloads.random_platform`);
+    #: evaluations stay on ``platform`` itself
+    random_platforms: bool = False
 
     def validate(self) -> None:
         checks = [
@@ -278,17 +282,25 @@ class Trainer:
             return 0.0
         return float(np.random.default_rng([seed, 17]).uniform(0.0, self.config.noise_max))
 
+    def _platform(self, seed: int, evaluation: bool) -> str | Platform:
+        """The platform of an episode: with ``random_platforms``, a training episode's own random variation."""
+        from soc_emu.workloads.random_platform import seeded_variation
+
+        if evaluation or not self.config.random_platforms:
+            return self.config.platform
+        return seeded_variation(self.config.platform, seed)
+
     def _task(self, rate: float, seed: int, mode: str, sigma: float, label: bool, policy_seed: int, jobs: int | None = None,
               evaluation: bool = False) -> RolloutJob:
         expert = mode == "expert"
         noise = 0.0 if evaluation else self._noise(seed)
         return RolloutJob(
-            platform=self.config.platform,
+            platform=self._platform(seed, evaluation),
             workload=self.config.workload,
             rate_jobs_per_ms=rate,
             options=self._options(seed, jobs, noise),
             rule=self.rule,
-            model=None if expert else self.net.config,
+            model=self.net.config,  # the expert acts without weights, but its steps need the network's features
             weights=None if expert else _state(self.net),
             mode=mode,
             sigma=sigma,

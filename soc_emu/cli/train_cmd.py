@@ -73,12 +73,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     m.add_argument("--embed", type=int, default=16)
     m.add_argument("--mp-steps", type=int, default=3, help="message-passing steps (default 3)")
     m.add_argument("--pe-head", action="store_true", help="learn the PE choice too (default: earliest finish time)")
+    ep.add_argument("--random-platforms", action="store_true",
+                    help="every training episode runs on its own random variation of --platform (PE counts, types, "
+                         "speeds, overheads, links); evaluations use --platform itself")
     ft = p.add_argument_group("fine-tuning with PPO (GAE, value head) from a checkpoint")
     ft.add_argument("--finetune", nargs="?", const="shipped", default=None, metavar="CHECKPOINT",
                     help="PPO from CHECKPOINT (default: the shipped one) on --platform/--workload or the --scenario list, "
                          "for --time-budget minutes (default 15), then a held-out test against every heuristic")
-    ft.add_argument("--scenario", action="append", default=None, metavar="PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures]",
-                    help="a training scenario (repeatable); default: --platform/--workload at --rate-min..--rate-max")
+    ft.add_argument("--scenario", action="append", default=None, metavar="PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures][:random]",
+                    help="a training scenario (repeatable; 'random': random variations of PLATFORM); default: "
+                         "--platform/--workload at --rate-min..--rate-max")
     ft.add_argument("--energy-weight", type=float, default=0.0, metavar="US_PER_UJ",
                     help="reward = -(latency + weight x energy above idle); default 0")
     ft.add_argument("--test-seeds", default="1001,1002,1003", metavar="SEED[,...]", help="held-out test seeds (default 1001,1002,1003)")
@@ -159,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         embed=args.embed,
         mp_steps=args.mp_steps,
         pe_head=args.pe_head,
+        random_platforms=args.random_platforms,
     )
 
     def say(msg: str) -> None:
@@ -183,23 +188,25 @@ def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
     from soc_emu.runner import resolve_scenario
 
     if not args.scenario:
-        return (Scenario(args.platform, args.workload, args.rate_min, args.rate_max, args.noise),)
+        return (Scenario(args.platform, args.workload, args.rate_min, args.rate_max, args.noise,
+                         random_platforms=args.random_platforms),)
     out = []
     for text in args.scenario:
         parts = text.split(":")
-        failures = len(parts) == 5 and parts[4] == "failures"
+        flags = parts[4:]
         try:
-            if len(parts) not in (4, 5) or (len(parts) == 5 and not failures):
+            if len(parts) < 4 or len(set(flags)) != len(flags) or not set(flags) <= {"failures", "random"}:
                 raise ValueError
             platform, workload, lo, hi = parts[0], parts[1], float(parts[2]), float(parts[3])
         except ValueError:
-            raise SocEmuError(f"expected PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures], got {text!r}", source="--scenario") from None
+            raise SocEmuError(f"expected PLATFORM:WORKLOAD:RATE_MIN:RATE_MAX[:failures][:random], got {text!r}",
+                              source="--scenario") from None
         if not 0 < lo <= hi:
             raise SocEmuError(f"need 0 < RATE_MIN <= RATE_MAX, got {text!r}", source="--scenario")
         for rate in (lo, hi):
             limits.RATE_JOBS_PER_MS.check(rate, "--scenario")
         resolve_scenario(platform, workload)
-        out.append(Scenario(platform, workload, lo, hi, args.noise, failures))
+        out.append(Scenario(platform, workload, lo, hi, args.noise, "failures" in flags, "random" in flags))
     return tuple(out)
 
 

@@ -45,19 +45,28 @@ EXACT_QUEUE_LIMIT = 8
 
 __all__ = [
     "EXACT_QUEUE_LIMIT", "Availability", "MeanCosts", "data_ready_times", "earliest_finish", "pe_available_time",
-    "LinkArrays", "slot_free_times", "task_cost", "upward_ranks",
+    "LinkArrays", "needs_reconfig", "slot_free_times", "slot_time", "task_cost", "upward_ranks",
 ]
 
 
-def task_cost(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> float:
-    """Nominal slot time of ``kernel`` on ``pe``: launch overhead + execution time, plus the FPGA
-    reconfiguration time unless some slot (``loaded``, ``PEState.loaded_kernel``) already holds the kernel.
-    ``inf`` when the PE cannot run the kernel."""
+def slot_time(pe: ProcessingElement, kernel: str) -> float:
+    """Nominal slot time of ``kernel`` on ``pe`` when no reconfiguration is needed: launch overhead +
+    execution time (``inf`` when the PE cannot run the kernel)."""
     t = pe.exec_times_us.get(kernel)
-    if t is None:
-        return math.inf
-    t += pe.launch_overhead_us
-    if pe.reconfig_time_us > 0 and (loaded is None or kernel not in loaded):
+    return math.inf if t is None else t + pe.launch_overhead_us
+
+
+def needs_reconfig(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> bool:
+    """Whether running ``kernel`` on ``pe`` first loads it into a region: ``pe`` is reconfigurable and no
+    slot (``loaded``, ``PEState.loaded_kernel``; None: unknown, assume none) holds the kernel."""
+    return pe.reconfig_time_us > 0 and (loaded is None or kernel not in loaded)
+
+
+def task_cost(pe: ProcessingElement, kernel: str, loaded: list[str | None] | None = None) -> float:
+    """Nominal slot time of ``kernel`` on ``pe``: :func:`slot_time`, plus the FPGA reconfiguration time when
+    :func:`needs_reconfig`. ``inf`` when the PE cannot run the kernel."""
+    t = slot_time(pe, kernel)
+    if needs_reconfig(pe, kernel, loaded):
         t += pe.reconfig_time_us
     return t
 
@@ -245,7 +254,7 @@ class MeanCosts:
         (``inf`` when none does)."""
         w = self._exec.get(kernel)
         if w is None:
-            times = [pe.exec_times_us[kernel] + pe.launch_overhead_us for pe in self.platform.pes if kernel in pe.exec_times_us]
+            times = [slot_time(pe, kernel) for pe in self.platform.pes if kernel in pe.exec_times_us]
             w = self._exec[kernel] = sum(times) / len(times) if times else math.inf
         return w
 
