@@ -4,6 +4,9 @@ One study (:mod:`soc_emu.study`, local backend) of every heuristic ``soc-emu com
 each ``--models`` checkpoint (as ``deepsocs``); prints each scenario's best heuristic and every model's
 change against it. Takes minutes: a benchmark, not a test.
 
+``--ablate-pe-head`` also runs every model that has a PE head with that head removed (the earliest-finish
+rule maps its tasks instead; same weights otherwise), to show what the learned PE choice adds.
+
     python benchmarks/learned_vs_heuristics.py --workers 2 --models agents/checkpoints/deepsocs_hetero.pt \
         --out results/learned_vs_heuristics.json
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.ppo import FAILURE_MTBF_US, FAILURE_REPAIR_US
 from soc_emu.schedulers.registry import default_comparison_names, scheduler_class
 from soc_emu.study import parse_spec, run_study
@@ -36,6 +40,22 @@ SCENARIOS: dict[str, tuple[str, str, float, float, bool]] = {
 }
 
 
+def without_pe_head(model: str, out_dir: Path) -> str | None:
+    """A copy of checkpoint ``model`` without its PE head (None when it has none), written to ``out_dir``."""
+    loaded = load_checkpoint(model)
+    if loaded.net.pe_head is None:
+        return None
+    from dataclasses import replace
+
+    from agents.model import DeepSoCSNet
+
+    net = DeepSoCSNet(replace(loaded.net.config, pe_head=False))
+    net.load_state_dict({k: v for k, v in loaded.net.state_dict().items() if not k.startswith("pe_head.")})
+    path = out_dir / f"{Path(model).stem}-eft.pt"
+    save_checkpoint(path, net, loaded.rule, info=loaded.info | {"ablation": "PE head removed"})
+    return str(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="", help="comma-separated checkpoint paths")
@@ -45,6 +65,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=500)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None, help="JSON file of the mean latencies (merged with an existing one)")
+    ap.add_argument("--ablate-pe-head", action="store_true", help="also run each PE-head model without its PE head")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     names = list(SCENARIOS) if args.scenarios == "all" else args.scenarios.split(",")
@@ -54,6 +75,10 @@ def main() -> None:
     else:
         heuristics = [] if args.heuristics == "none" else args.heuristics.split(",")
     models = [m for m in args.models.split(",") if m]
+    if args.ablate_pe_head:
+        ablation_dir = Path(args.out).parent if args.out else Path("results")
+        ablation_dir.mkdir(parents=True, exist_ok=True)
+        models += [p for p in (without_pe_head(m, ablation_dir) for m in models) if p is not None]
     entries = heuristics + [{"name": "deepsocs", "options": {"model_path": m}, "label": Path(m).stem} for m in models]
     study_scenarios = []
     for sc in names:

@@ -40,7 +40,8 @@ def test_step_rewards_sum_to_minus_the_mean_latency_and_energy_counts() -> None:
 
 
 def test_tiny_ppo_run_changes_the_weights_and_adds_a_value_head(tmp_path: Path, small_checkpoint: Path) -> None:
-    config = PPOConfig(scenarios=(Scenario("hetero", "ds3_mix", 60.0, 80.0),), init_checkpoint=str(small_checkpoint),
+    # Episodes on random variations of hetero (PE counts, types, speeds, links); evaluations on hetero itself.
+    config = PPOConfig(scenarios=(Scenario("hetero", "ds3_mix", 60.0, 80.0, random_platforms=True),), init_checkpoint=str(small_checkpoint),
                        iterations=2, episodes_per_iteration=2, jobs_per_episode=8, workers=1, eval_every=1,
                        eval_seeds=(3,), eval_jobs=8, minibatch_steps=64)
     result = train_ppo(config, tmp_path)
@@ -68,6 +69,7 @@ def test_finetune_end_to_end_reports_the_best_heuristic(tmp_path: Path, small_ch
     [
         (["--platform", "no_such_platform"], "no_such_platform"),
         (["--time-budget", "0"], "--time-budget"),
+        (["--scenario", "hetero:ds3_mix:40:60:sometimes"], "--scenario"),
     ],
 )
 def test_bad_finetune_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str],
