@@ -627,7 +627,6 @@ class _PairContext:
 
     def __init__(self, view: SystemView, tables: PlatformTables, avail: np.ndarray, eft_pes: np.ndarray,
                  lay: _Layout, status_all: np.ndarray) -> None:
-        self.view = view
         self.tables = tables
         self.queue = np.log1p([len(s.queue) for s in view.pes])
         self.until_free = log_time(np.where(np.isfinite(avail), avail - view.now, 0.0))

@@ -9,9 +9,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from agents.checkpoint import load_checkpoint
 from agents.features import FEATURE_SETS, PAIR_COL, PE_COL, DecisionRule, Featurizer, log_time
 from agents.policy import Policy
-from agents.checkpoint import load_checkpoint
 from soc_emu.engine.simulation import RunOptions, Simulation
 from soc_emu.engine.view import Assignment, Binding
 from soc_emu.model import Interconnect, Link, Platform, ProcessingElement, Task, TaskGraph
