@@ -121,7 +121,7 @@ def load_checkpoint(path: str | os.PathLike[str] | None = None, *, source: str =
         state = payload["state_dict"]
     except (KeyError, TypeError, ValueError) as exc:
         raise SocEmuError(f"checkpoint is malformed ({exc})", source=where) from None
-    expected = FEATURE_SETS.get(config.feature_set) if isinstance(config.feature_set, int) else None
+    expected = FEATURE_SETS.get(config.feature_set) if type(config.feature_set) is int else None  # not bool
     if expected is None or config.feature_sizes() != expected.sizes():
         computed = expected.sizes() if expected is not None else f"only feature sets {sorted(FEATURE_SETS)}"
         raise SocEmuError(

@@ -43,6 +43,31 @@ def test_incompatible_feature_sizes(tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
+@pytest.mark.parametrize("feature_set", [9, "2", None, True])
+def test_unknown_feature_set(tmp_path: Path, feature_set: object) -> None:
+    path = tmp_path / "future.pt"
+    save_checkpoint(path, DeepSoCSNet(ModelConfig(hidden=8, embed=4)), DecisionRule())
+    payload = torch.load(path, weights_only=True)
+    payload["model"]["feature_set"] = feature_set
+    torch.save(payload, path)
+    with pytest.raises(SocEmuError, match="feature set"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_without_a_feature_set_reads_set_1(tmp_path: Path) -> None:
+    """Files written before feature sets had versions (like the shipped one) load with set 1's widths."""
+    from agents.features import FEATURE_SETS
+
+    path = tmp_path / "old.pt"
+    one = FEATURE_SETS[1]
+    save_checkpoint(path, DeepSoCSNet(ModelConfig(hidden=8, embed=4, pe_dim=one.pe_dim, pair_dim=one.pair_dim,
+                                                  feature_set=1)), DecisionRule())
+    payload = torch.load(path, weights_only=True)
+    del payload["model"]["feature_set"]
+    torch.save(payload, path)
+    assert load_checkpoint(path).net.config.feature_set == 1
+
+
 def test_weights_that_do_not_fit(tmp_path: Path) -> None:
     path = tmp_path / "mismatch.pt"
     save_checkpoint(path, DeepSoCSNet(ModelConfig(hidden=8, embed=4)), DecisionRule())
