@@ -191,6 +191,22 @@ class Platform:
         """The link between two PEs (by index)."""
         return self._links[src_pe][dst_pe]
 
+    def mean_transfer_terms(self) -> tuple[float, float]:
+        """The exact mean of :meth:`transfer_time` over ordered pairs of different PEs, as ``(latency us,
+        us per volume unit)``: a volume ``v > 0`` takes ``latency + v * per_unit`` on average.
+
+        This is the true mean transfer time (the mean of ``1 / bandwidth``), which workload generators use
+        to hit a communication-to-computation ratio. HEFT's ``c_bar`` (``MeanCosts.mean_comm``) instead
+        divides by the mean bandwidth, as Topcuoglu et al. define it; the two agree when every link between
+        different PEs has the same bandwidth. A platform of one PE gives ``(0, 1)``.
+        """
+        n = len(self.pes)
+        if n < 2:
+            return 0.0, 1.0
+        pairs = [self._links[i][j] for i in range(n) for j in range(n) if i != j]
+        return (sum(link.latency_us for link in pairs) / len(pairs),
+                sum(1.0 / link.bandwidth for link in pairs) / len(pairs))
+
     def pe_by_name(self, name: str) -> ProcessingElement:
         """Look a PE up by name; a :class:`SocEmuError` names the platform when it is absent."""
         for pe in self.pes:
