@@ -2,7 +2,7 @@
 
 A preset of the study runner (:func:`soc_emu.study.presets.bound_spec`): one single-job run per (instance,
 scheduler), the ``optimal`` scheduler included, on ``--backend local|ray``; the gaps come from
-:mod:`soc_emu.optimal.bound`. Module level stays cheap (argparse only).
+:mod:`soc_emu.optimal.suites` and :mod:`soc_emu.optimal.gaps`. Module level stays cheap (argparse only).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _check_generator_flags(args: argparse.Namespace, tasks: tuple[int, int], ccr
 
 def bound_study(args: argparse.Namespace) -> Any:
     """The study spec the flags describe (the bound preset of the study runner)."""
-    from soc_emu.optimal.bound import folder_suite, random_suite
+    from soc_emu.optimal.suites import folder_suite, random_suite
     from soc_emu.study.presets import bound_spec
     from soc_emu.study.spec import parse_spec
 
@@ -125,7 +125,8 @@ def bound_study(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the suite, print the summary table, write the CSV files and the plot."""
     from soc_emu.cli.study_cmd import run_spec
-    from soc_emu.optimal.bound import GRADE_COLUMNS, grade, plot_gaps, summarize_gaps
+    from soc_emu.optimal.gap_plot import plot_gaps
+    from soc_emu.optimal.gaps import GRADE_COLUMNS, grade, summarize_gaps
 
     result = run_spec(bound_study(args), args, args.out)
     for row in result.failed:
