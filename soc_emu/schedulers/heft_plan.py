@@ -415,7 +415,7 @@ def plan(
             ready = floor
             for src_pe, f, volume in inputs:
                 if volume > 0:
-                    f += latency[src_pe][pe] + volume / bandwidth[src_pe][pe]
+                    f += link_transfer_time(latency[src_pe][pe], bandwidth[src_pe][pe], volume)
                 if f > ready:
                     ready = f
             if ready + duration + b >= best_score:
