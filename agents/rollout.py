@@ -26,7 +26,7 @@ from agents.features import DecisionRule, Featurizer, Observation
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Policy, Step
 from soc_emu.engine.records import JobRecord, TaskRecord
-from soc_emu.engine.simulation import RunOptions, Simulation
+from soc_emu.engine.simulation import RunOptions, Simulation, decision_points
 from soc_emu.engine.view import SystemView
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload
@@ -105,21 +105,22 @@ class Episode:
         return np.array([s.time_us for s in self.steps])
 
 
-def decisions(sim: Simulation, featurizer: Featurizer) -> Iterator[tuple[SystemView, Observation]]:
-    """The agent's decision loop over one run, shared by :func:`run_episode` and the gymnasium environment.
+def agent_decisions(sim: Simulation, featurizer: Featurizer) -> Iterator[tuple[SystemView, Observation]]:
+    """The engine's decision loop (:func:`~soc_emu.engine.simulation.decision_points`, the one
+    :func:`~soc_emu.engine.simulation.simulate` uses) seen by the agent: ``(view, observation)`` at every
+    decision point that offers the agent a task. Shared by :func:`run_episode` and the gymnasium
+    environment.
 
-    Yields ``(view, observation)`` at every decision point that offers the agent a task; the caller submits
-    its assignment (``sim.submit``) before asking for the next one. Points without candidates (e.g. every
-    PE able to run the ready tasks is down) are passed with an empty submit.
+    The caller submits its assignment (``sim.submit``) before asking for the next one. Points without
+    candidates (e.g. every PE able to run the ready tasks is down) are passed with an empty submit, as the
+    ``deepsocs`` scheduler passes them under :func:`simulate`.
     """
-    view = sim.next_decision()
-    while view is not None:
+    for view in decision_points(sim):
         obs = featurizer.observe(view)
         if len(obs.candidates):
             yield view, obs
         else:
             sim.submit([])
-        view = sim.next_decision()
 
 
 def run_episode(
@@ -152,7 +153,7 @@ def run_episode(
     expert = Expert(platform) if (mode == "expert" or label) else None
     rng = np.random.default_rng(policy_seed) if mode == "sample" else None
     episode = Episode(energy_weight=energy_weight)
-    for view, obs in decisions(sim, featurizer):
+    for view, obs in agent_decisions(sim, featurizer):
         teacher = expert.label(view, obs) if expert is not None else None
         if mode == "expert":
             assert teacher is not None
