@@ -2,7 +2,7 @@
 
 A training run owns one ``torch.Generator`` made from its seed and draws every initial weight from it
 (:func:`seeded_network`), so the same seed gives the same network whatever else the process did with
-torch's global random state (other runs, tests, a notebook), and a run never changes that state.
+torch's global random state (other runs, tests, a notebook), and a run neither reads nor advances it.
 
 The distributions are PyTorch's defaults for :class:`torch.nn.Linear` (``kaiming_uniform_(a=sqrt(5))``
 for the weight, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for the bias), the layers the network is made of;
@@ -41,7 +41,11 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
 
 
 def seeded_network(config: ModelConfig, generator: torch.Generator) -> DeepSoCSNet:
-    """A new :class:`DeepSoCSNet` of ``config`` whose weights all come from ``generator``."""
-    net = DeepSoCSNet(config)
+    """A new :class:`DeepSoCSNet` of ``config`` whose weights all come from ``generator``. The layers are
+    built on the ``meta`` device first, so their default initialisation never draws from (or advances)
+    torch's global generator."""
+    with torch.device("meta"):
+        net = DeepSoCSNet(config)
+    net = net.to_empty(device="cpu")
     init_parameters(net, generator)
     return net
