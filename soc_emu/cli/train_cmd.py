@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from soc_emu import limits
 from soc_emu.cli.arguments import add_backend_arguments, backend_from_args, check_ranges, number_list, output_dir_arg
 from soc_emu.limits import Range
+
+if TYPE_CHECKING:
+    from soc_emu.study.backends import Backend
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -215,7 +218,7 @@ def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
     return tuple(out)
 
 
-def run_finetune(args: argparse.Namespace, backend: Any) -> int:
+def run_finetune(args: argparse.Namespace, backend: Backend) -> int:
     """``--finetune``: PPO from a checkpoint within a time budget, then the held-out test."""
     from agents.finetune import finetune
 
