@@ -50,7 +50,7 @@ def main() -> None:
     import ray
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
              _node_ip_address="127.0.0.1")
     ray_init_s = time.perf_counter() - t0
     jobs = rollout_jobs(args.rollouts, args.jobs, args.rate)

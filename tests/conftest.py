@@ -15,7 +15,7 @@ def ray_session() -> Iterator[Any]:
     ray = pytest.importorskip("ray")
     import logging
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
              _node_ip_address="127.0.0.1")
     yield ray
     ray.shutdown()

@@ -106,8 +106,8 @@ class RayBackend:
         if ray.is_initialized():
             return False
         quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
-        if self.address is None:
-            ray.init(num_cpus=self.workers, include_dashboard=False, **quiet)
+        if self.address is None:  # "local": a new instance, even if RAY_ADDRESS or a `ray start` cluster exists
+            ray.init(address="local", num_cpus=self.workers, include_dashboard=False, **quiet)
             return True
         try:
             ray.init(address=self.address, **quiet)
