@@ -42,3 +42,12 @@ def test_ray_map_matches_local_and_raises_the_functions_own_error(ray_session: A
     with pytest.raises(json.JSONDecodeError):
         backend.map(json.loads, ["[1]", "not json"])
     assert ray_session.is_initialized()  # the session's Ray was used and left running
+
+
+def test_a_user_error_raised_in_a_ray_task_is_the_error_itself(ray_session: Any) -> None:
+    from soc_emu.errors import SocEmuError
+    from soc_emu.formats.loading import load_platform
+
+    with pytest.raises(SocEmuError) as raised:
+        make_backend("ray", workers=2).map(load_platform, ["hetero", "no_such_platform"])
+    assert type(raised.value) is SocEmuError and "no_such_platform" in str(raised.value) and "\n" not in str(raised.value)

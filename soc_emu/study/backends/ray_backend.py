@@ -83,7 +83,7 @@ class RayBackend:
                         try:
                             result = ray.get(ref)
                         except ray.exceptions.RayTaskError as exc:  # the function itself raised: its error
-                            raise exc.as_instanceof_cause() from None
+                            raise _own_error(exc) from None
                         except ray.exceptions.RayError:  # worker or node lost beyond the retries
                             lost.append(index)
                             continue
@@ -127,6 +127,13 @@ def run_on_node(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
     for row in rows:
         row["host"] = f"{row['host']}/{node}"
     return rows
+
+
+def _own_error(exc: Any) -> BaseException:
+    """The error a Ray task raised: a :class:`SocEmuError` as itself (one line for the CLI), anything else as
+    Ray's instance of the cause's class, which carries the remote traceback."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, SocEmuError) else exc.as_instanceof_cause()
 
 
 def probe(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
