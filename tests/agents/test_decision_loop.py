@@ -17,23 +17,22 @@ from soc_emu.runner import ArrivalOverrides, apply_overrides, resolve_scenario
 
 
 class CountingScheduler(DeepSoCSScheduler):
-    """``deepsocs`` counting its answers: assignments made and decision points passed."""
+    """``deepsocs`` counting the assignments it makes."""
 
     assignments = 0
-    passed = 0
 
     def decide(self, view):  # type: ignore[no-untyped-def]
         out = super().decide(view)
         self.assignments += len(out)
-        self.passed += not out
         return out
 
 
 @pytest.mark.parametrize("failures", [None, FailureModel(mtbf_us=300.0, repair_us=1_000.0)])
 def test_deepsocs_under_simulate_and_in_a_rollout_decide_alike(small_checkpoint: Path, failures: FailureModel | None) -> None:
     """Greedy rollout of a network = the ``deepsocs`` scheduler with that network under ``simulate``: the
-    same job latencies from the same number of assignments. With PE failures some decision points offer no
-    candidate (every PE able to run the ready tasks is down); both pass them alike."""
+    same job latencies from the same number of assignments. With PE failures (every PE down most of the time)
+    a decision point may offer no candidate (whether one does depends on the feature set's decision rule);
+    both drivers pass such points alike."""
     platform, workload = resolve_scenario("hetero", "ds3_mix")
     workload = apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=60.0))
     options = RunOptions(seed=11, num_jobs=25, noise_rsd=0.2, failures=failures)
@@ -49,8 +48,6 @@ def test_deepsocs_under_simulate_and_in_a_rollout_decide_alike(small_checkpoint:
     assert episode.mean_latency_us == float(latencies.mean())
     assert episode.p95_latency_us == float(np.percentile(latencies, 95))
     assert len(episode.steps) == scheduler.assignments  # the same decision points, answered alike
-    if failures is not None:
-        assert scheduler.passed > 0  # points without a candidate occurred and were passed
 
 
 def test_an_unanswered_decision_point_is_an_error_not_a_loop() -> None:
