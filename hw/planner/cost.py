@@ -20,10 +20,16 @@ from __future__ import annotations
 
 from hw.core.isa import Dest, XSource
 from hw.core.mac_pipeline import LATENCY as MAC_LATENCY
-from hw.planner.plan import DesignPlan
+from hw.planner.plan import CorePlan, DesignPlan
+
+#: Cycles the weight fetcher and the memory pipeline add to a tile's read round trip (its TILE, SIZE and
+#: BURST steps, the request and response registers).
+FETCH_OVERHEAD = 4
 
 
-def _tile_time(instr, lanes: int, B: int) -> int:
+def _tile_time(instr, core: CorePlan, B: int, latency: int) -> float:
+    """Cycles per N tile (pixel-major: per pixel and N tile) of ``instr`` on ``core``."""
+    lanes = core.lanes
     width = instr.results_per_tile(lanes)
     if instr.acc_out:
         writer = 0
@@ -33,21 +39,35 @@ def _tile_time(instr, lanes: int, B: int) -> int:
         writer = width
     if instr.pixel_major:
         return max(instr.k_bound, writer)      # per pixel and N tile; weights counted per instruction
-    return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
+    compute = instr.m_bound * max(instr.k_bound, writer)
+    lines = instr.k_bound * lanes // B
+    # the fetcher requests a tile once the one `slots` tiles earlier is released, and it arrives a read
+    # latency later: with few tiles in the buffer and short tiles, that round trip sets the pace
+    slots = max(1, core.wbuf_entries // instr.k_bound)
+    refill = (FETCH_OVERHEAD + latency + lines + compute) / slots
+    return max(compute, lines, refill)
 
 
-def _duration(instr, lanes: int, B: int) -> int:
-    tile = _tile_time(instr, lanes, B)
+def _duration(instr, core: CorePlan, B: int, latency: int) -> float:
+    tile = _tile_time(instr, core, B, latency)
     if instr.acc_init:
         # partial sums are read once the previous instruction's last ones left the MAC pipeline
-        return MAC_LATENCY + _steps(instr, lanes, B, tile)
-    return _steps(instr, lanes, B, tile)
+        return MAC_LATENCY + _steps(instr, core.lanes, B, tile)
+    return _steps(instr, core.lanes, B, tile)
 
 
-def _steps(instr, lanes: int, B: int, tile: int) -> int:
+def _steps(instr, lanes: int, B: int, tile: float) -> float:
     if instr.pixel_major:
         return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
     return 1 + instr.n_tiles * tile
+
+
+def _after_whole_input(start: float, duration: float, p_end: float, tile: float, k: int) -> tuple[float, float]:
+    """(start, end) of a consumer of a whole input ring: its first N tile cannot end before the producer's
+    last element (``k`` steps of the last row after it), so the tiles (and any stream it produces) run
+    from then on."""
+    start = max(start, p_end + k - tile)
+    return start, start + duration
 
 
 def _quiet_after(plan: DesignPlan, core: int, index: int) -> tuple[int, int]:
@@ -77,8 +97,8 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
     for ci, core in enumerate(plan.cores):
         t = float(lat)
         for index, instr in enumerate(core.program):
-            tile = _tile_time(instr, core.lanes, B)
-            duration = _duration(instr, core.lanes, B)
+            tile = _tile_time(instr, core, B, lat)
+            duration = _duration(instr, core, B, lat)
             read_lines += instr.n_tiles * instr.k_bound * core.lanes // B
             if instr.x_src == XSource.OFFCHIP:
                 read_lines += instr.n_tiles * instr.x_end
@@ -113,15 +133,14 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                     if instr.m_outer:
                         end = max(start + duration, p_end + instr.n_tiles * tile)
                     else:
-                        end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
+                        start, end = _after_whole_input(start, duration, p_end, tile, instr.k_bound)
                 elif instr.x_tlog == 15:
                     # chunked: instruction j needs producer column tile j
                     j = instr.x_base // (instr.m_bound * instr.k_bound)
                     start = max(start, p_start + (j + 1) * p_tile)
                     end = start + duration
                 else:
-                    # whole: the first N tile cannot end before the producer's last element
-                    end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
+                    start, end = _after_whole_input(start, duration, p_end, tile, instr.k_bound)
             if instr.dst == Dest.STREAM:
                 per = instr.n_tiles * tile if instr.pixel_major else tile   # per output pixel/row
                 stream_timing[ci] = (start, per, instr.n_tiles, end)
