@@ -5,11 +5,12 @@ Usage: ``.venv/bin/python benchmarks/hw_cost_model.py [--shapes N] [--seed S] [-
 
 For each kernel it draws ``--shapes`` random sizes (:func:`hw.kernels.random_sizes`, one seeded numpy
 Generator: every size between 1/8 and 1.5x its default, so mostly odd and unaligned), plans every
-variant at the kernel's default budget, simulates each distinct design once under Verilator (bit-exact
-against the golden model of the unpadded problem) (InTAR's design once when it equals a baseline's) and prints the estimate, the measured cycles and the
-relative error ``(estimate - measured) / measured``; then the max and mean of ``|error|``. A size whose
-variant has no design under the budget (e.g. a dataflow CNN whose line buffers exceed it) is listed as
-such and skipped. Exit status 1 if any design is not bit-exact.
+variant at the kernel's default budget, simulates each distinct design once under Verilator (InTAR's
+design once when it equals a baseline's; bit-exact against the golden model of the unpadded problem)
+and prints the estimate, the measured cycles and the relative error ``(estimate - measured) /
+measured``; then the max and mean of ``|error|``. A size whose variant has no design under the budget
+(e.g. a dataflow CNN whose line buffers exceed it) is listed as such and skipped. Exit status 1 if any
+design is not bit-exact.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def main() -> int:
                 try:
                     design = api.plan(kernel, variant, sizes=sizes)
                 except HwError as error:
-                    print(f"{kernel:9} {variant:10} {'-':5} {'-':>8} {'-':>8} {'-':>7}  {sizes}: {error.source}: {error}")
+                    print(f"{kernel:9} {variant:10} {'-':5} {'-':>8} {'-':>8} {'-':>7}  {sizes}: {error}")
                     continue
                 key = plan_key(design)         # InTAR's design is often a baseline's: simulate it once
                 if key not in measured:
