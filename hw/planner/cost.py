@@ -17,7 +17,8 @@ Each core is followed instruction by instruction and, inside an instruction, N t
 Stream consumers wait for their producer: a ``whole`` ring consumer cannot finish its first N tile
 before the producer's last element; a ``chunked`` consumer's instruction ``j`` starts once producer
 tile ``j`` is out; a line-buffer (``rows``) consumer starts once its first window is out and ends no
-earlier than one of its pixels after the producer's last. The design cannot finish before the shared
+earlier than one of its pixels after the producer's last; a producer gets at most its consumer's ring
+(plus the stream FIFO) ahead of the consumer's first read. The design cannot finish before the shared
 read channel has moved every line once. A dynamic weight is fetched once its producer core reports the
 instruction that wrote it retired, which happens only once that core's datapath is quiet (see
 :func:`_quiet_after`). Results leave the pipelined MAC array ``MAC_LATENCY`` cycles after their last
@@ -80,26 +81,30 @@ class _WeightFetcher:
 
 
 def _run(instr, core: CorePlan, B: int, start: float, fetcher: _WeightFetcher, fetch_after: float,
-         x_lines: int) -> float:
-    """End of ``instr`` started at ``start`` (its weights requested no earlier than ``fetch_after``;
-    ``x_lines`` off-chip X lines per N tile share the fetcher's read-channel time)."""
+         x_lines: int) -> tuple[float, float]:
+    """(first MAC step, end) of ``instr`` started at ``start`` (its weights requested no earlier than
+    ``fetch_after``; ``x_lines`` off-chip X lines per N tile share the fetcher's read-channel time)."""
     k, lanes = instr.k_bound, core.lanes
     lines = k * lanes // B + x_lines
     step = _step_time(instr, lanes, B)
     t = start + DECODE + (MAC_LATENCY if instr.acc_init else 0)
     if instr.pixel_major:
         ready = [fetcher.fetch(k, lines, fetch_after) for _ in range(instr.n_tiles)]
+        first = max(t, ready[0])
         for r in ready:                 # the first pixel uses each tile as it arrives
             t = max(t, r) + step
         end = t + (instr.m_bound - 1) * instr.n_tiles * step
         for _ in ready:
             fetcher.release(k, end)
-        return end
+        return first, end
     compute = instr.m_bound * step
+    first = None
     for _ in range(instr.n_tiles):
-        t = max(t, fetcher.fetch(k, lines, fetch_after)) + compute
+        t = max(t, fetcher.fetch(k, lines, fetch_after))
+        first = t if first is None else first
+        t += compute
         fetcher.release(k, t)
-    return t
+    return first, t
 
 
 def _after_whole_input(start: float, p_end: float, first_tile: float, k: int) -> float:
@@ -123,10 +128,23 @@ def _quiet_after(plan: DesignPlan, core: int, index: int) -> tuple[int, int]:
 
 
 def estimate(plan: DesignPlan) -> dict[str, float]:
-    """Estimated total cycles, per-core end cycles and off-chip lines."""
+    """Estimated total cycles, per-core end cycles and off-chip lines.
+
+    Two passes: the first finds when each stream consumer starts reading; the second holds every
+    producer to at most its consumer's ring (plus the stream FIFO) ahead of that reader."""
+    result, consumer_start = _follow(plan, {})
+    if plan.streams:
+        result, _ = _follow(plan, consumer_start)
+    return result
+
+
+def _follow(plan: DesignPlan, consumer_start: dict[int, float]) -> tuple[dict[str, float], dict[int, float]]:
+    """One pass over every core (see :func:`estimate`); also returns when each consumer starts reading."""
     B = plan.budget.words_per_cycle
     lat = plan.budget.latency
     producer_of = {s.consumer: s.producer for s in plan.streams}
+    stream_to = {s.producer: s for s in plan.streams}
+    reads_from: dict[int, float] = {}
     # per core: (start, cycles per output row or tile, end) of its stream-producing instruction
     stream_timing: dict[int, tuple[float, float, float]] = {}
     ends: list[float] = []
@@ -178,13 +196,25 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
                 else:
                     start = _after_whole_input(start, p_end, instr.m_bound * step, instr.k_bound)
             x_lines = instr.x_end if instr.x_src == XSource.OFFCHIP and not instr.pixel_major else 0
-            end = max(_run(instr, core, B, start, fetcher, fetch_after, x_lines), floor)
+            first, own_end = _run(instr, core, B, start, fetcher, fetch_after, x_lines)
+            end = max(own_end, floor)
+            if instr.x_src == XSource.RING:
+                reads_from.setdefault(ci, first)
             if instr.dst == Dest.STREAM:
                 units = instr.m_bound if instr.pixel_major else instr.n_tiles      # output rows / N tiles
-                stream_timing[ci] = (start, (end - start) / units, end)
+                per = (end - start) / units
+                stream = stream_to[ci]
+                if stream.consumer in consumer_start:
+                    # back-pressure: only a ring (and the FIFO) of results can wait for the consumer to read
+                    unit_elems = (instr.n_tiles if instr.pixel_major else instr.m_bound) * \
+                        instr.results_per_tile(core.lanes)
+                    ahead = (plan.cores[stream.consumer].ring_words + stream.depth) // unit_elems
+                    own_per = (own_end - first) / units      # its own pace once the consumer reads
+                    end = max(end, consumer_start[stream.consumer] + max(0, units - ahead) * own_per)
+                stream_timing[ci] = (start, per, end)
             t = end
             instr_end[(ci, index)] = end
         ends.append(t + MAC_LATENCY)       # the last results leave the MAC pipeline
     total = max(max(ends), read_lines + lat, write_lines)
     return {"cycles": float(total), "read_lines": float(read_lines), "write_lines": float(write_lines),
-            "core_end": [float(e) for e in ends]}
+            "core_end": [float(e) for e in ends]}, reads_from
