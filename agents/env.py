@@ -1,7 +1,8 @@
 """A gymnasium environment over the emulator: one step per scheduling decision.
 
-The environment drives the same engine every scheduler uses (:class:`~soc_emu.engine.simulation.Simulation`
-through ``next_decision``/``submit``); it never simulates anything itself. A step assigns one ready task;
+The environment drives the same engine every scheduler uses (:class:`~soc_emu.engine.simulation.Simulation`),
+through the same decision loop (:func:`~soc_emu.engine.simulation.decision_points`, stepped one decision
+per ``step``); it never simulates anything itself. A step assigns one ready task;
 the engine reopens the decision at the same time while ready tasks remain, and the environment runs on to
 the next decision point that offers a task (submitting nothing at points that offer none, e.g. when
 every PE able to run the ready tasks is down).
@@ -37,7 +38,7 @@ from gymnasium import spaces
 
 from agents.expert import Expert
 from agents.features import GLOBAL_DIM, JOB_DIM, NODE_DIM, PE_DIM, DecisionRule, Featurizer, Observation
-from agents.rollout import LATENCY_SCALE_US, LatencyArea, decisions
+from agents.rollout import LATENCY_SCALE_US, LatencyArea, agent_decisions
 from soc_emu.engine.options import FailureModel
 from soc_emu.engine.simulation import RunOptions, Simulation
 from soc_emu.engine.view import Assignment, Binding, SystemView
@@ -160,7 +161,7 @@ class SchedulingEnv(gym.Env):
             observers=[self._area],
         )
         self._featurizer = Featurizer(self.platform, self.rule, pair_features=self.pe_choice)
-        self._decisions = decisions(self._sim, self._featurizer)
+        self._decisions = agent_decisions(self._sim, self._featurizer)
         self._expert = Expert(self.platform)
         self._steps = 0
         self._last_area = 0.0
@@ -217,7 +218,8 @@ class SchedulingEnv(gym.Env):
     # -- internals --------------------------------------------------------------------------------
     def _advance(self) -> None:
         """Run on to the next decision point that offers a task, or the end of the run (the loop is
-        :func:`agents.rollout.decisions`, the one training rollouts use)."""
+        :func:`agents.rollout.agent_decisions` over the engine's
+        :func:`~soc_emu.engine.simulation.decision_points`, the loop training rollouts and ``simulate`` use)."""
         assert self._decisions is not None
         self._view, self._obs = next(self._decisions, (None, None))
         self._mask[:] = 0

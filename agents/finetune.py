@@ -3,8 +3,8 @@
 :func:`finetune` runs PPO (:mod:`agents.ppo`) from a checkpoint (the shipped one by default) on the user's
 scenarios (platform, workload, rates, noise, failures) within a time budget, then
 :func:`held_out_comparison` runs the fine-tuned network and every scheduler ``soc-emu compare`` runs by
-default on held-out seeds, as a study on the study runner's local backend (same jobs, noise and rate for
-all), and reports the learned scheduler against the *best* heuristic.
+default on held-out seeds, as a study on the same study backend the training ran on (local workers or
+Ray; same jobs, noise and rate for all), and reports the learned scheduler against the *best* heuristic.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from agents.checkpoint import load_checkpoint
 from agents.ppo import FAILURE_MTBF_US, FAILURE_REPAIR_US, PPOConfig, Scenario, train_ppo
 from soc_emu.errors import SocEmuError
+from soc_emu.study.backends import Backend, make_backend
 
 @dataclass
 class Comparison:
@@ -34,9 +35,9 @@ class Comparison:
         return rows + [f"learned vs best heuristic ({self.best_heuristic}): {100 * self.learned_vs_best:+.1f}%"]
 
 
-def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], jobs: int, workers: int) -> Comparison:
+def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], jobs: int, backend: Backend) -> Comparison:
     """The model at ``model`` (as ``deepsocs``) beside every scheduler ``soc-emu compare`` runs by default, as a
-    study (:mod:`soc_emu.study`, local backend) of ``scenario`` at its top rate and noise on ``seeds``."""
+    study (:mod:`soc_emu.study`) on ``backend`` of ``scenario`` at its top rate and noise on ``seeds``."""
     from soc_emu.schedulers.registry import default_comparison_names, scheduler_class
     from soc_emu.study import parse_spec, run_study
     from soc_emu.study.presets import scheduler_entries
@@ -52,7 +53,7 @@ def held_out_comparison(model: str, scenario: Scenario, seeds: tuple[int, ...], 
         sc["failures"] = [{"mtbf_us": FAILURE_MTBF_US, "repair_us": FAILURE_REPAIR_US}]
     spec = parse_spec({"name": "finetune_held_out", "seeds": list(seeds), "jobs": jobs,
                        "schedulers": scheduler_entries(names, model_path=model), "scenarios": [sc]})
-    rows = run_study(spec, workers=workers).rows
+    rows = run_study(spec, backend=backend).rows
     latency: dict[str, float] = {}
     for name in names:
         values = [r["mean_latency_us"] for r in rows if r["scheduler"] == name and r["mean_latency_us"] is not None]
@@ -79,16 +80,19 @@ class FinetuneResult:
 def finetune(*, scenarios: tuple[Scenario, ...], out: str | Path, checkpoint: str | None, time_budget_s: float, seed: int,
              workers: int, test_seeds: tuple[int, ...], test_jobs: int, energy_weight: float = 0.0,
              jobs_per_episode: int = 100, episodes_per_iteration: int = 4, eval_jobs: int = 150, eval_every: int = 5,
-             say: Callable[[str], None] = lambda msg: None) -> FinetuneResult:
+             say: Callable[[str], None] = lambda msg: None, backend: Backend | None = None) -> FinetuneResult:
     """PPO from ``checkpoint`` (None: the shipped one) on ``scenarios`` for at most ``time_budget_s`` seconds,
-    then the held-out comparison of every scenario."""
+    then the held-out comparison of every scenario, both on ``backend`` (default: the local backend with
+    ``workers`` processes)."""
     if not time_budget_s > 0:
         raise SocEmuError(f"must be > 0, got {time_budget_s / 60:g} minutes", source="--time-budget")
     load_checkpoint(checkpoint, source="--finetune")  # fail on a bad or incompatible file before any work
     config = PPOConfig(scenarios=scenarios, init_checkpoint=checkpoint, seed=seed, iterations=100_000, workers=workers,
                        time_budget_s=time_budget_s, energy_weight=energy_weight, eval_every=eval_every,
                        jobs_per_episode=jobs_per_episode, episodes_per_iteration=episodes_per_iteration, eval_jobs=eval_jobs)
-    result = train_ppo(config, out, say=say)
-    say(f"trained for {result.elapsed_s / 60:.1f} min; held-out test on seeds {list(test_seeds)}, {test_jobs} jobs per run")
-    comparisons = {sc.name: held_out_comparison(str(result.best), sc, test_seeds, test_jobs, workers) for sc in scenarios}
+    backend = backend or make_backend("local", workers=workers)
+    with backend:  # one set of workers for the training and the held-out test
+        result = train_ppo(config, out, say=say, backend=backend)
+        say(f"trained for {result.elapsed_s / 60:.1f} min; held-out test on seeds {list(test_seeds)}, {test_jobs} jobs per run")
+        comparisons = {sc.name: held_out_comparison(str(result.best), sc, test_seeds, test_jobs, backend) for sc in scenarios}
     return FinetuneResult(result.best, result.elapsed_s, comparisons)

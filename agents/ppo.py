@@ -3,8 +3,9 @@
 The loop (:func:`train_ppo`), CleanRL style:
 
 1. **Collect.** Draw a training scenario (platform, workload, arrival rate, noise, failures) and run
-   ``episodes_per_iteration`` episodes of the current policy, sampling, on a :class:`~agents.rollout.RolloutPool`
-   (local worker processes; each episode is a :class:`~agents.rollout.RolloutJob` value).
+   ``episodes_per_iteration`` episodes of the current policy, sampling, on a study backend (local worker
+   processes or Ray tasks: ``backend.map(run_job, jobs)``; each episode is a
+   :class:`~agents.rollout.RolloutJob` value).
 2. **Advantages.** Per step: the reward ``r_k = -(Phi(t_{k+1}) - Phi(t_k)) / scale`` (the growth of the
    area under "jobs in the system", plus ``energy_weight x`` energy; see :mod:`agents.rollout`), the value
    ``V(s_k)`` from the value head, and GAE(``gamma``, ``lambda``) advantages; returns are
@@ -17,7 +18,8 @@ The loop (:func:`train_ppo`), CleanRL style:
    (``best.pt``).
 
 PPO starts from a checkpoint (the shipped one by default, or one from ``soc-emu train``'s imitation
-phase); a value head is added when the checkpoint has none. One seed fixes the run.
+phase); a value head is added when the checkpoint has none. One seed fixes the run: its episodes, its
+sampling and the fresh value head's weights (from the run's own ``torch.Generator``).
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet
 from agents.policy import log_probs
-from agents.rollout import LATENCY_SCALE_US, Episode, RolloutJob, RolloutPool
+from agents.rollout import LATENCY_SCALE_US, Episode, RolloutJob, run_job
+from agents.seeding import seed_generator, seeded_network
 from soc_emu.engine.options import FailureModel
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.errors import SocEmuError
 from soc_emu.model.platform import Platform
+from soc_emu.study.backends import Backend, make_backend
 
 #: PE failures of a scenario with ``failures`` (as ``soc-emu compare``'s failures scenario).
 FAILURE_MTBF_US = 20_000.0
@@ -146,12 +150,11 @@ def step_rewards(episode: Episode) -> np.ndarray:
     return -np.diff(phi) / (max(episode.jobs, 1) * LATENCY_SCALE_US)
 
 
-def _with_value_head(net: DeepSoCSNet, seed: int) -> DeepSoCSNet:
-    """``net`` itself if it has a value head, else a copy with a freshly initialised one."""
+def _with_value_head(net: DeepSoCSNet, generator: torch.Generator) -> DeepSoCSNet:
+    """``net`` itself if it has a value head, else a copy with a freshly initialised one (from ``generator``)."""
     if net.value_head is not None:
         return net
-    torch.manual_seed(seed)
-    bigger = DeepSoCSNet(replace(net.config, value_head=True))
+    bigger = seeded_network(replace(net.config, value_head=True), generator)
     bigger.load_state_dict(net.state_dict(), strict=False)
     return bigger
 
@@ -164,7 +167,7 @@ def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
 
-def evaluate(pool: RolloutPool, net: DeepSoCSNet | None, rule, scenarios: tuple[Scenario, ...],  # type: ignore[no-untyped-def]
+def evaluate(backend: Backend, net: DeepSoCSNet | None, rule, scenarios: tuple[Scenario, ...],  # type: ignore[no-untyped-def]
              seeds: tuple[int, ...], jobs: int, mode: str = "greedy") -> dict[str, float]:
     """Mean latency per scenario (at its top rate, noise 0.3 if it has noise) over ``seeds``."""
     batch = []
@@ -175,7 +178,7 @@ def evaluate(pool: RolloutPool, net: DeepSoCSNet | None, rule, scenarios: tuple[
                                     model=None if net is None else net.config,
                                     weights=None if net is None else {k: v.detach().clone() for k, v in net.state_dict().items()},
                                     mode=mode))
-    eps = pool.map(batch)
+    eps = backend.map(run_job, batch)
     out = {}
     for i, sc in enumerate(scenarios):
         chunk = eps[i * len(seeds) : (i + 1) * len(seeds)]
@@ -183,18 +186,19 @@ def evaluate(pool: RolloutPool, net: DeepSoCSNet | None, rule, scenarios: tuple[
     return out
 
 
-def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], None] = lambda msg: None) -> PPOResult:
-    """Run PPO (see the module docstring); writes ``ppo_log.csv``, ``checkpoint.pt`` and ``best.pt``."""
+def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], None] = lambda msg: None,
+              backend: Backend | None = None) -> PPOResult:
+    """Run PPO (see the module docstring); writes ``ppo_log.csv``, ``checkpoint.pt`` and ``best.pt``. ``backend``
+    runs the episodes (default: the local backend with ``config.workers`` processes)."""
     config.validate()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "ppo_log.csv"
     log_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    torch.set_num_threads(1)
     loaded = load_checkpoint(config.init_checkpoint, source="--finetune" if config.init_checkpoint else "")
     rule = loaded.rule
-    net = _with_value_head(loaded.net, config.seed)
+    net = _with_value_head(loaded.net, seed_generator(config.seed))
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     assert net.value_head is not None
     value_optimizer = torch.optim.Adam(net.value_head.parameters(), lr=1e-3)  # warm-up of a fresh value head only
@@ -212,9 +216,10 @@ def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], No
             writer.writerow(row)
         history.append(row)
 
-    with RolloutPool(config.workers) as pool:
-        heuristic = evaluate(pool, None, rule, config.scenarios, config.eval_seeds, config.eval_jobs, mode="expert")
-        start = evaluate(pool, net, rule, config.scenarios, config.eval_seeds, config.eval_jobs)
+    backend = backend or make_backend("local", workers=config.workers)
+    with backend:  # the workers stay up for the whole run
+        heuristic = evaluate(backend, None, rule, config.scenarios, config.eval_seeds, config.eval_jobs, mode="expert")
+        start = evaluate(backend, net, rule, config.scenarios, config.eval_seeds, config.eval_jobs)
         best_ratio = float(np.mean([start[k] / heuristic[k] for k in heuristic]))
         say(f"srpt_eft {_fmt(heuristic)}; start {_fmt(start)} (ratio {best_ratio:.4f})")
         log_row({"iteration": 0, "eval_ratio": round(best_ratio, 5), "eval_detail": _fmt(start)})
@@ -236,7 +241,7 @@ def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], No
                 jobs.append(RolloutJob(sc.episode_platform(seed), sc.workload, rate, options, rule, model=net.config, weights=weights,
                                        mode="sample", sigma=config.sigma, policy_seed=_seed(config.seed, iteration, e, 1),
                                        energy_weight=config.energy_weight))
-            episodes = [ep for ep in pool.map(jobs) if ep.steps]
+            episodes = [ep for ep in backend.map(run_job, jobs) if ep.steps]
             steps = [s for ep in episodes for s in ep.steps]
             if not steps:
                 continue
@@ -294,7 +299,7 @@ def train_ppo(config: PPOConfig, out_dir: str | Path, *, say: Callable[[str], No
 
             # 4. Greedy evaluation beside the heuristic; keep the best network.
             if iteration % config.eval_every == 0:
-                lat = evaluate(pool, net, rule, config.scenarios, config.eval_seeds, config.eval_jobs)
+                lat = evaluate(backend, net, rule, config.scenarios, config.eval_seeds, config.eval_jobs)
                 ratio = float(np.mean([lat[k] / heuristic[k] for k in heuristic]))
                 row |= {"eval_ratio": round(ratio, 5), "eval_detail": _fmt(lat)}
                 say(f"iteration {iteration}: eval {_fmt(lat)} ratio to srpt_eft {ratio:.4f} (best {min(ratio, best_ratio):.4f})")

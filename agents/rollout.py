@@ -10,13 +10,8 @@ LATENCY_SCALE_US``, i.e. minus the mean job latency in units of ``LATENCY_SCALE_
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import signal
-import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -26,13 +21,10 @@ from agents.features import DecisionRule, Featurizer, Observation
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Policy, Step
 from soc_emu.engine.records import JobRecord, TaskRecord
-from soc_emu.engine.simulation import RunOptions, Simulation
+from soc_emu.engine.simulation import RunOptions, Simulation, decision_points
 from soc_emu.engine.view import SystemView
 from soc_emu.model.platform import Platform
 from soc_emu.model.workload import Workload
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: Latency unit of rewards and returns (us).
 LATENCY_SCALE_US = 100.0
@@ -105,21 +97,22 @@ class Episode:
         return np.array([s.time_us for s in self.steps])
 
 
-def decisions(sim: Simulation, featurizer: Featurizer) -> Iterator[tuple[SystemView, Observation]]:
-    """The agent's decision loop over one run, shared by :func:`run_episode` and the gymnasium environment.
+def agent_decisions(sim: Simulation, featurizer: Featurizer) -> Iterator[tuple[SystemView, Observation]]:
+    """The engine's decision loop (:func:`~soc_emu.engine.simulation.decision_points`, the one
+    :func:`~soc_emu.engine.simulation.simulate` uses) seen by the agent: ``(view, observation)`` at every
+    decision point that offers the agent a task. Shared by :func:`run_episode` and the gymnasium
+    environment.
 
-    Yields ``(view, observation)`` at every decision point that offers the agent a task; the caller submits
-    its assignment (``sim.submit``) before asking for the next one. Points without candidates (e.g. every
-    PE able to run the ready tasks is down) are passed with an empty submit.
+    The caller submits its assignment (``sim.submit``) before asking for the next one. Points without
+    candidates (e.g. every PE able to run the ready tasks is down) are passed with an empty submit, as the
+    ``deepsocs`` scheduler passes them under :func:`simulate`.
     """
-    view = sim.next_decision()
-    while view is not None:
+    for view in decision_points(sim):
         obs = featurizer.observe(view)
         if len(obs.candidates):
             yield view, obs
         else:
             sim.submit([])
-        view = sim.next_decision()
 
 
 def run_episode(
@@ -152,7 +145,7 @@ def run_episode(
     expert = Expert(platform) if (mode == "expert" or label) else None
     rng = np.random.default_rng(policy_seed) if mode == "sample" else None
     episode = Episode(energy_weight=energy_weight)
-    for view, obs in decisions(sim, featurizer):
+    for view, obs in agent_decisions(sim, featurizer):
         teacher = expert.label(view, obs) if expert is not None else None
         if mode == "expert":
             assert teacher is not None
@@ -201,8 +194,8 @@ def input_dependent_baseline(episodes: list[Episode]) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class RolloutJob:
-    """Everything one episode depends on, by value, so any process (or a study backend) can run it with
-    :func:`run_job` and the result depends on nothing else."""
+    """Everything one episode depends on, by value, so any process of any study backend (a local worker, a
+    Ray task on another node) can run it with :func:`run_job` and the result depends on nothing else."""
 
     platform: str | Platform  #: built-in name, file path, or a platform (e.g. a drawn random one)
     workload: str  #: built-in name or file path
@@ -219,10 +212,14 @@ class RolloutJob:
 
 
 def run_job(job: RolloutJob) -> Episode:
-    """Run :class:`RolloutJob` ``job`` (in this process) and return its episode, trimmed for transfer."""
+    """Run :class:`RolloutJob` ``job`` (in this process) and return its episode, trimmed for transfer.
+
+    The function a study backend maps over rollout jobs (``backend.map(run_job, jobs)``, see
+    :mod:`soc_emu.study.backends`): module-level, one value in, one value out. Acting runs on numpy
+    (:class:`agents.inference.FastNet`), so the result does not depend on torch's thread count.
+    """
     from soc_emu.runner import ArrivalOverrides, apply_overrides, resolve_scenario
 
-    torch.set_num_threads(1)
     platform, workload = resolve_scenario(job.platform, job.workload)
     if job.rate_jobs_per_ms is not None:
         workload = apply_overrides(workload, ArrivalOverrides(rate_jobs_per_ms=job.rate_jobs_per_ms))
@@ -237,50 +234,3 @@ def run_job(job: RolloutJob) -> Episode:
     for step in episode.steps:
         step.obs.refs = []  # not needed for learning; keeps the transfer small
     return episode
-
-
-def _leave_ctrl_c_to_the_parent() -> None:
-    """Pool worker initializer: a terminal sends Ctrl-C to the whole process group; the parent alone
-    reacts (it cancels the queued episodes), so workers print no tracebacks."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-class RolloutPool:
-    """Runs :class:`RolloutJob` lists on ``workers`` local processes (in this process with one worker).
-
-    Results come back in job order and do not depend on the worker count.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.executor: ProcessPoolExecutor | None = None
-        if workers > 1:
-            self.executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                                initializer=_leave_ctrl_c_to_the_parent)
-
-    def map(self, jobs: list[RolloutJob]) -> list[Episode]:
-        """Run every job; episodes in job order."""
-        return self.run(run_job, jobs)
-
-    def run(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
-        """``[fn(item) for item in items]`` on the workers (``fn`` must be a module-level function)."""
-        if self.executor is None or len(items) == 1:
-            return [fn(item) for item in items]
-        return list(self.executor.map(fn, items))
-
-    def close(self) -> None:
-        if self.executor is not None:
-            if sys.exc_info()[0] is not None:
-                # An error or Ctrl-C is unwinding: stop the running episodes too (the executor has no public
-                # terminate; its worker processes are in ``_processes``) and cancel the queued ones.
-                for process in list(getattr(self.executor, "_processes", {}).values()):
-                    process.terminate()
-                self.executor.shutdown(cancel_futures=True)
-            else:
-                self.executor.shutdown()
-            self.executor = None
-
-    def __enter__(self) -> RolloutPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import torch
 
 from agents.checkpoint import LoadedModel, load_checkpoint
 from agents.features import DecisionRule, Featurizer
@@ -24,7 +23,8 @@ from soc_emu.schedulers.base import Scheduler
 
 
 class DeepSoCSScheduler(Scheduler):
-    """Learned hierarchical graph scheduler (Decima/DeepSoCS style), PyTorch inference on one thread.
+    """Learned hierarchical graph scheduler (Decima/DeepSoCS style). It acts through the numpy copy of the
+    network (:class:`agents.inference.FastNet`), so torch's process-level thread count plays no part.
 
     Parameters
     ----------
@@ -67,7 +67,6 @@ class DeepSoCSScheduler(Scheduler):
 
     def reset(self, platform: Platform, rng: np.random.Generator) -> None:
         super().reset(platform, rng)
-        torch.set_num_threads(1)
         self.policy = Policy(self.model.net, Featurizer(platform, self.rule))
 
     def decide(self, view: SystemView) -> list[Assignment]:

@@ -6,8 +6,9 @@ Phase 1, imitation
     current policy and label the states it visits with the expert's choices.
 Phase 2, reinforcement learning (REINFORCE with Decima's input-dependent baseline)
     Each iteration draws an arrival rate from a curriculum that widens towards high load, runs
-    ``rollouts`` sampled episodes on the *same* arrival sequence in parallel worker processes
-    (:class:`~agents.rollout.RolloutPool`, one :class:`~agents.rollout.RolloutJob` each), and uses the
+    ``rollouts`` sampled episodes on the *same* arrival sequence on a study backend (local worker processes
+    or Ray tasks, :mod:`soc_emu.study.backends`: ``backend.map(run_job, jobs)``, one
+    :class:`~agents.rollout.RolloutJob` value each), and uses the
     mean return-to-go of those rollouts at the same time as the baseline. The loss is
     ``-(log pi(a) x advantage) - entropy_weight x entropy``; the entropy weight and the priority noise
     decay linearly. A greedy evaluation on held-out seeds runs every ``eval_every`` iterations; the best
@@ -15,8 +16,9 @@ Phase 2, reinforcement learning (REINFORCE with Decima's input-dependent baselin
 
 Outputs in ``out_dir``: ``train_log.csv`` (one row per imitation round / RL iteration), ``checkpoint.pt``
 (latest, with the trainer state ``--resume`` needs) and ``best.pt`` (best evaluation). Checkpoints are
-written atomically. One seed fixes the whole run (episode seeds, policy sampling, weight init); the
-worker count does not change the result. ``--resume`` continues the RL phase exactly where the last
+written atomically. One seed fixes the whole run (episode seeds, policy sampling, and weight init from the
+run's own ``torch.Generator``, never torch's global one); the backend and its worker count do not change
+the result. ``--resume`` continues the RL phase exactly where the last
 checkpoint left it (same result as an uninterrupted run); a run interrupted during imitation keeps its
 finished rounds but rebuilds the labelled data set from new expert episodes.
 
@@ -43,11 +45,13 @@ from agents.features import DecisionRule
 from agents.guards import require_finite_step
 from agents.model import DeepSoCSNet, ModelConfig
 from agents.policy import Step, imitation_outputs, log_probs
-from agents.rollout import RolloutJob, RolloutPool, input_dependent_baseline
+from agents.rollout import RolloutJob, input_dependent_baseline, run_job
+from agents.seeding import seed_generator, seeded_network
 from soc_emu.model.platform import Platform
 from soc_emu.engine.simulation import RunOptions
 from soc_emu.engine.view import Binding
 from soc_emu.errors import SocEmuError
+from soc_emu.study.backends import Backend, make_backend
 
 LOG_FIELDS = (
     "phase",
@@ -177,10 +181,11 @@ class TrainResult:
 
 
 class Trainer:
-    """Runs :class:`TrainConfig` (see the module docstring). ``progress`` shows a tqdm bar on a TTY."""
+    """Runs :class:`TrainConfig` (see the module docstring). ``progress`` shows a tqdm bar on a TTY.
+    ``backend`` runs the episodes (default: the local backend with ``config.workers`` processes)."""
 
     def __init__(self, config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: bool = True,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, backend: Backend | None = None) -> None:
         config.validate()
         self.config = config
         self.out = Path(out_dir)
@@ -188,8 +193,9 @@ class Trainer:
         self.say = log or (lambda msg: None)
         self.rule = DecisionRule(Binding.ON_READY)
         model_cfg = ModelConfig(hidden=config.hidden, embed=config.embed, mp_steps=config.mp_steps, pe_head=config.pe_head)
-        torch.manual_seed(config.seed)
-        self.net = DeepSoCSNet(model_cfg)
+        self.backend = backend
+        self.generator = seed_generator(config.seed)
+        self.net = seeded_network(model_cfg, self.generator)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr_imitation)
         self.phase = "imitation"
         self.iteration = 0  # imitation rounds done, then RL iterations done
@@ -226,7 +232,7 @@ class Trainer:
             "best_eval": self.best_eval,
             "expert_eval": self.expert_eval,
             "elapsed_s": self._elapsed(),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": self.generator.get_state(),
             "seed": self.config.seed,
         }
         save_checkpoint(self.out / "checkpoint.pt", self.net, self.rule, info=self._info(), trainer=trainer)
@@ -250,7 +256,7 @@ class Trainer:
         self.best_eval = t["best_eval"]
         self.expert_eval = t["expert_eval"]
         self.elapsed_before = float(t["elapsed_s"])
-        torch.set_rng_state(t["torch_rng"])
+        self.generator.set_state(t["torch_rng"])
         self.say(f"resumed from {path}: phase {self.phase}, iteration {self.iteration}")
 
     # -- logging ----------------------------------------------------------------------------------
@@ -308,14 +314,14 @@ class Trainer:
             policy_seed=policy_seed,
         )
 
-    def _evaluate(self, runner: RolloutPool, mode: str = "greedy") -> float:
+    def _evaluate(self, backend: Backend, mode: str = "greedy") -> float:
         c = self.config
         tasks = [
             self._task(rate, seed, mode, 0.0, False, 0, jobs=c.eval_jobs, evaluation=True)
             for rate in c.eval_rates
             for seed in c.eval_seeds
         ]
-        eps = runner.map(tasks)
+        eps = backend.map(run_job, tasks)
         return float(np.mean([e.mean_latency_us for e in eps]))
 
     # -- imitation --------------------------------------------------------------------------------
@@ -349,7 +355,7 @@ class Trainer:
         self.net.eval()
         return float(np.mean(losses)) if losses else 0.0, float(np.mean(accs)) if accs else 0.0
 
-    def _imitation(self, runner: RolloutPool, bar: _Progress) -> None:
+    def _imitation(self, backend: Backend, bar: _Progress) -> None:
         c = self.config
         rng = np.random.default_rng([c.seed, 1])
         if not self.dataset:
@@ -357,7 +363,7 @@ class Trainer:
             for i in range(c.expert_episodes):
                 rate = self._rate(1.0, rng)
                 tasks.append(self._task(rate, _episode_seed(c.seed, 1, i), "expert", 0.0, False, 0))
-            for ep in runner.map(tasks):
+            for ep in backend.map(run_job, tasks):
                 self.dataset.extend((s, s.action, s.priority) for s in ep.steps)
         while self.iteration <= c.dagger_rounds:
             loss, acc = self._fit(c.imitation_epochs)
@@ -367,7 +373,7 @@ class Trainer:
                 for i in range(c.dagger_episodes):
                     rate = self._rate(1.0, rng)
                     tasks.append(self._task(rate, _episode_seed(c.seed, 2, self.iteration, i), "sample", c.sigma_start, True, i))
-                eps = runner.map(tasks)
+                eps = backend.map(run_job, tasks)
                 for ep in eps:
                     self.dataset.extend(zip(ep.steps, ep.expert_actions, ep.expert_priorities))
                 rollout_latency = float(np.mean([e.mean_latency_us for e in eps]))
@@ -382,7 +388,7 @@ class Trainer:
         self.phase = "rl"
         self.iteration = 0
         self.opt = torch.optim.Adam(self.net.parameters(), lr=c.lr_rl)
-        ev = self._evaluate(runner)
+        ev = self._evaluate(backend)
         self.best_eval = ev
         self._log_row({"phase": "imitation", "iteration": "eval", "eval_latency_us": round(ev, 3),
                        "expert_eval_latency_us": self.expert_eval})
@@ -390,7 +396,7 @@ class Trainer:
         self._save(best=True)
 
     # -- reinforcement learning -------------------------------------------------------------------
-    def _rl_iteration(self, runner: RolloutPool) -> dict[str, Any]:
+    def _rl_iteration(self, backend: Backend) -> dict[str, Any]:
         c = self.config
         k = self.iteration
         frac = k / max(c.rl_iterations - 1, 1)
@@ -400,7 +406,7 @@ class Trainer:
         rate = self._rate(0.3 + 0.7 * frac, rng)
         seed = _episode_seed(c.seed, 3, k)
         tasks = [self._task(rate, seed, "sample", sigma, False, _episode_seed(c.seed, 4, k, r)) for r in range(c.rollouts)]
-        eps = runner.map(tasks)
+        eps = backend.map(run_job, tasks)
         baselines = input_dependent_baseline(eps)
         steps: list[Step] = []
         advs: list[float] = []
@@ -449,38 +455,37 @@ class Trainer:
             self._resume()
         elif (self.out / "train_log.csv").exists():
             (self.out / "train_log.csv").unlink()
-        torch.set_num_threads(1)
-        runner = RolloutPool(c.workers)
+        backend = self.backend or make_backend("local", workers=c.workers)
         total = (c.dagger_rounds + 1) + c.rl_iterations
         done = self.iteration if self.phase == "imitation" else (c.dagger_rounds + 1) + self.iteration
         bar = _Progress(total, self.progress, "train")
         bar.update(done)
         try:
-            if self.expert_eval is None:
-                self.expert_eval = self._evaluate(runner, mode="expert")
-                self.say(f"expert greedy eval latency: {self.expert_eval:.2f} us")
-            if self.phase == "imitation":
-                self._imitation(runner, bar)
-            while self.iteration < c.rl_iterations:
-                if c.time_budget_s is not None and self._elapsed() > c.time_budget_s:
-                    self.say(f"time budget of {c.time_budget_s:.0f} s reached after {self.iteration} RL iterations")
-                    break
-                row = self._rl_iteration(runner)
-                improved = False
-                if self.iteration % c.eval_every == 0 or self.iteration == c.rl_iterations:
-                    ev = self._evaluate(runner)
-                    row["eval_latency_us"] = round(ev, 3)
-                    row["expert_eval_latency_us"] = round(self.expert_eval, 3)
-                    if self.best_eval is None or ev < self.best_eval:
-                        self.best_eval = ev
-                        improved = True
-                    self.say(f"RL iteration {self.iteration}: eval latency {ev:.2f} us (best {self.best_eval:.2f})")
-                self._log_row(row)
-                bar.update(1, lat=row["rollout_latency_us"], ev=self.best_eval or 0.0)
-                self._save(best=improved)
+            with backend:  # the workers stay up for the whole run
+                if self.expert_eval is None:
+                    self.expert_eval = self._evaluate(backend, mode="expert")
+                    self.say(f"expert greedy eval latency: {self.expert_eval:.2f} us")
+                if self.phase == "imitation":
+                    self._imitation(backend, bar)
+                while self.iteration < c.rl_iterations:
+                    if c.time_budget_s is not None and self._elapsed() > c.time_budget_s:
+                        self.say(f"time budget of {c.time_budget_s:.0f} s reached after {self.iteration} RL iterations")
+                        break
+                    row = self._rl_iteration(backend)
+                    improved = False
+                    if self.iteration % c.eval_every == 0 or self.iteration == c.rl_iterations:
+                        ev = self._evaluate(backend)
+                        row["eval_latency_us"] = round(ev, 3)
+                        row["expert_eval_latency_us"] = round(self.expert_eval, 3)
+                        if self.best_eval is None or ev < self.best_eval:
+                            self.best_eval = ev
+                            improved = True
+                        self.say(f"RL iteration {self.iteration}: eval latency {ev:.2f} us (best {self.best_eval:.2f})")
+                    self._log_row(row)
+                    bar.update(1, lat=row["rollout_latency_us"], ev=self.best_eval or 0.0)
+                    self._save(best=improved)
         finally:
             bar.close()
-            runner.close()
         self._save(best=not (self.out / "best.pt").exists())
         return TrainResult(
             checkpoint=self.out / "checkpoint.pt",

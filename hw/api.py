@@ -3,7 +3,8 @@
 ``generate`` plans a kernel variant under a budget and writes ``<kernel>_<variant>.v`` (no absolute
 source paths; the off-chip memory model is included as a testbench DRAM) and
 ``<kernel>_<variant>_schedule.json`` (mapping, per-edge decisions, per-core instruction ROMs, streams,
-off-chip layout, the planner's estimate). ``report`` simulates kernel x variant designs under Verilator,
+off-chip layout, padded tensors, the planner's estimate). Any positive sizes work: the planner pads
+tensors to whole lane tiles and lines (:mod:`hw.kernels.padding`). ``report`` simulates kernel x variant designs under Verilator,
 checks every output bit-exact against the numpy golden model, and returns per-design metrics.
 """
 
@@ -66,6 +67,9 @@ def schedule_json(design: DesignPlan) -> dict[str, Any]:
                    "program": [i.to_json() for i in c.program]} for c in design.cores],
         "streams": [asdict(s) for s in design.streams],
         "offchip_regions": [asdict(r) for r in design.regions],
+        # tensors the host zero-pads to whole lane tiles and lines (the output is sliced back)
+        "padding": {name: {"shape": list(pad.shape), "padded_shape": list(pad.padded_shape)}
+                    for name, pad in design.padding.items() if pad.shape != pad.padded_shape},
         "activation_buffer_bytes": design.buffer_bytes,      # peak scratchpad + ring + partial-sum bytes
         "peak_scratchpad_bytes": sum(c.spad_words for c in design.cores),
         "weight_buffer_bytes": design.wbuf_bytes,

@@ -40,7 +40,11 @@ class Softmax(wiring.Component):
        (1 beat per cycle when ``o`` is ready).
 
     A row therefore takes ``3 * row_len / width + K + 1`` cycles when never stalled; the next row's
-    load starts after the last output beat. ``K = bits - 1 + 16 + ceil_log2(row_len)``.
+    load starts after the last output beat. ``K = bits - 1 + 16 + ceil_log2(valid)``.
+
+    With ``valid < row_len`` only a row's first ``valid`` elements are real (the rest is padding to whole
+    beats): the others are left out of the maximum and the sum and come out as 0, so the real ones equal
+    the softmax of a ``valid``-element row.
 
     Parameters
     ----------
@@ -52,6 +56,8 @@ class Softmax(wiring.Component):
         Elements per row, a multiple of ``width``.
     in_frac_bits : int
         Fractional bits of the input (``x`` means ``x / 2**in_frac_bits``), ``0 <= in_frac_bits < bits``.
+    valid : int or None
+        Real elements at the start of each row, ``1 <= valid <= row_len`` (default: all).
 
     Attributes
     ----------
@@ -62,15 +68,17 @@ class Softmax(wiring.Component):
     """
 
     @validated
-    def __init__(self, *, bits: int, width: int, row_len: int, in_frac_bits: int) -> None:
+    def __init__(self, *, bits: int, width: int, row_len: int, in_frac_bits: int, valid: int | None = None) -> None:
         self.bits = check_bits("Softmax", bits)
         self.width = check_width("Softmax", width)
         self.row_len = check_int("Softmax", "row_len", row_len, minimum=1)
         check_multiple("Softmax", "row_len", self.row_len, "width", self.width)
         self.in_frac_bits = check_int("Softmax", "in_frac_bits", in_frac_bits, minimum=0,
                                       maximum=self.bits - 1)
+        self.valid = self.row_len if valid is None else check_int("Softmax", "valid", valid, minimum=1,
+                                                                    maximum=self.row_len)
         self.table = exp_table(self.bits, self.in_frac_bits)
-        self.recip_bits = reciprocal_bits(self.bits, self.row_len)
+        self.recip_bits = reciprocal_bits(self.bits, self.valid)
         super().__init__({
             "i": In(vector_stream(self.bits, self.width)),
             "o": Out(vector_stream(self.bits, self.width)),
@@ -98,13 +106,17 @@ class Softmax(wiring.Component):
         div_step = Signal(range(k_bits + 2))
         last_beat = index == beats - 1
 
-        # Exponentials of the beat at `index` (used by the sum and the emit phases).
+        def real_or(k: int, value, padding):
+            """``value`` if lane ``k`` of the beat at ``index`` holds a real element, else ``padding``."""
+            return Mux(index * width + k < self.valid, value, padding) if self.valid < self.row_len else value
+
+        # Exponentials of the beat at `index` (used by the sum and the emit phases); 0 for padding.
         exps = []
         for k in range(width):
             distance = Signal(bits + 1, name=f"distance{k}")
             m.d.comb += distance.eq(row_max - row_rd.data[k])
             m.d.comb += exp_rd[k].addr.eq(Mux(distance > last_entry, last_entry, distance))
-            exps.append(exp_rd[k].data)
+            exps.append(real_or(k, exp_rd[k].data, 0))
         m.d.comb += [row_rd.addr.eq(index), row_wr.addr.eq(index), row_wr.data.eq(self.i.payload)]
 
         with m.FSM():
@@ -112,7 +124,8 @@ class Softmax(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
                     m.d.comb += row_wr.en.eq(1)
-                    beat_max = _max_tree(m, [self.i.payload[k] for k in range(width)])
+                    lowest = -(1 << (bits - 1))
+                    beat_max = _max_tree(m, [real_or(k, self.i.payload[k], lowest) for k in range(width)])
                     m.d.sync += row_max.eq(Mux(index == 0, beat_max, maximum(row_max, beat_max)))
                     m.d.sync += index.eq(Mux(last_beat, 0, index + 1))
                     with m.If(last_beat):

@@ -69,6 +69,8 @@ class GemmCore(wiring.Component):
         Fixed-point fraction bits of the SiLU/multiply epilogue of gated instructions (if any).
     softmax_frac_bits : int
         Fraction bits of the scores entering the row-softmax epilogue of softmax instructions (if any).
+    softmax_valid : int or None
+        Real elements at the start of each softmax row (the rest is padding the SFU masks); default all.
     peers : int
         Cores in the design (``w_dep`` instructions wait on ``peer_retired[w_core]``).
     x_window_lines : int
@@ -101,8 +103,8 @@ class GemmCore(wiring.Component):
 
     def __init__(self, *, name: str, lanes: int, words_per_line: int, program: Sequence[Instruction],
                  spad_words: int, ring_words: int, psum_entries: int, wbuf_entries: int,
-                 glu_frac_bits: int = 4, softmax_frac_bits: int = 4, peers: int = 1,
-                 x_window_lines: int = 2 * MAX_BURST, seed: int = 1) -> None:
+                 glu_frac_bits: int = 4, softmax_frac_bits: int = 4, softmax_valid: int | None = None,
+                 peers: int = 1, x_window_lines: int = 2 * MAX_BURST, seed: int = 1) -> None:
         self.core_name = name
         self.lanes = lanes
         self.B = words_per_line
@@ -157,6 +159,7 @@ class GemmCore(wiring.Component):
                               "and not share a core with gated tasks", source=f"core {name}")
             self.softmax_row = next(iter(softmax))[1]
         self.softmax_frac_bits = softmax_frac_bits
+        self.softmax_valid = softmax_valid
         for instr in self.program:
             if instr.w_dep and instr.w_core >= peers:
                 raise HwError(f"task {instr.task} waits for core {instr.w_core} of {peers}", source=f"core {name}")
@@ -602,7 +605,7 @@ class GemmCore(wiring.Component):
 
             beats = self.softmax_row // L
             m.submodules.softmax = sm = Softmax(bits=8, width=L, row_len=self.softmax_row,
-                                                in_frac_bits=self.softmax_frac_bits)
+                                                in_frac_bits=self.softmax_frac_bits, valid=self.softmax_valid)
             m.submodules.metas = metas = fifo.SyncFIFO(width=ADDR_BITS + 2, depth=beats + 1)
             m.d.comb += [
                 epi_idle.eq(~metas.r_rdy),

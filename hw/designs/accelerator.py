@@ -30,7 +30,7 @@ def build_core(plan: DesignPlan, index: int) -> GemmCore:
     return GemmCore(name=c.name, lanes=c.lanes, words_per_line=plan.budget.words_per_cycle, program=c.program,
                     spad_words=c.spad_words, ring_words=c.ring_words, psum_entries=c.psum_entries,
                     wbuf_entries=c.wbuf_entries, glu_frac_bits=c.glu_frac_bits,
-                    softmax_frac_bits=c.softmax_frac_bits, peers=len(plan.cores),
+                    softmax_frac_bits=c.softmax_frac_bits, softmax_valid=c.softmax_valid, peers=len(plan.cores),
                     x_window_lines=read_window_lines(plan.budget.latency), seed=index + 1)
 
 

@@ -52,7 +52,7 @@ def plan_key(plan: DesignPlan) -> str:
         "budget": [plan.budget.words_per_cycle, plan.budget.latency],
     }, sort_keys=True, default=str)
     sources = hashlib.sha256()
-    for path in sorted((Path(__file__).resolve().parents[1]).glob("[cd]*/*.py")):
+    for path in sorted((Path(__file__).resolve().parents[1]).glob("[bcd]*/*.py")):     # blocks, core, designs
         sources.update(path.read_bytes())
     return hashlib.sha256((text + sources.hexdigest()).encode()).hexdigest()[:16]
 

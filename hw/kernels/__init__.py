@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from hw.errors import HwError
 from hw.kernels import attention, cnn, ffn, mlp
 from hw.kernels.graph import GemmTask, KernelGraph
@@ -27,6 +29,13 @@ DEFAULT_BUDGETS: dict[str, dict[str, int]] = {
 }
 
 
+def random_sizes(name: str, rng: np.random.Generator, *, low: float = 0.125, high: float = 1.5) -> dict[str, int]:
+    """Sizes of kernel ``name`` drawn uniformly between ``low`` and ``high`` times each default (at least
+    1): odd, unaligned shapes for the tests and benchmarks of padding and of the cost model."""
+    return {key: int(rng.integers(max(1, int(low * value)), max(2, int(high * value)) + 1))
+            for key, value in DEFAULT_SIZES[name].items()}
+
+
 def build_kernel(name: str, sizes: dict[str, int] | None = None) -> KernelGraph:
     """The task graph of kernel ``name`` at ``sizes`` (defaults fill missing keys)."""
     if name not in BUILDERS:
@@ -38,4 +47,5 @@ def build_kernel(name: str, sizes: dict[str, int] | None = None) -> KernelGraph:
     return BUILDERS[name](sizes)
 
 
-__all__ = ["BUILDERS", "DEFAULT_BUDGETS", "DEFAULT_SIZES", "GemmTask", "KernelGraph", "build_kernel"]
+__all__ = ["BUILDERS", "DEFAULT_BUDGETS", "DEFAULT_SIZES", "GemmTask", "KernelGraph", "build_kernel",
+           "random_sizes"]

@@ -36,8 +36,9 @@ def im2col(x: np.ndarray, conv: Conv) -> np.ndarray:
 
 def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
     """One task: 32-bit accumulation of int8 products (never overflows at our sizes), requant, and for
-    gated tasks the SiLU-times-gate epilogue, for softmax tasks the row softmax (exact models of the SFU
-    blocks). ``weights`` maps W operand names to arrays (static weights and dynamic ones alike)."""
+    gated tasks the SiLU-times-gate epilogue, for softmax tasks the row softmax over the first
+    ``softmax_valid`` columns (exact models of the SFU blocks). ``weights`` maps W operand names to
+    arrays (static weights and dynamic ones alike)."""
     if task.conv is not None:
         x = im2col(x, task.conv)
 
@@ -46,7 +47,12 @@ def gemm_task(task: GemmTask, x: np.ndarray, weights: dict[str, np.ndarray]) -> 
         assert np.all(np.abs(acc) < 2**31), "accumulator would overflow 32 bits"
         return requantise(acc, task.shift, task.relu)
     if task.softmax:
-        return softmax_rows(project(task.w), bits=8, in_frac_bits=task.softmax_frac_bits)
+        # padded columns (past ``softmax_valid``) are masked: out of the row, probability 0
+        scores = project(task.w)
+        valid = task.softmax_valid or task.n
+        probs = np.zeros_like(scores)
+        probs[:, :valid] = softmax_rows(scores[:, :valid], bits=8, in_frac_bits=task.softmax_frac_bits)
+        return probs
     if not task.glu:
         return project(task.w)
     up, gate = project(task.w), project(task.w_gate)

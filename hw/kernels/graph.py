@@ -16,14 +16,22 @@ Attention-style tasks widen the operand sources: ``X`` may also be a weight tens
 the input), and ``W`` may be an earlier task's output (a *dynamic* weight, written off-chip by its
 producer in the consumer's weight-tile layout) or the input transposed (``input_t``, laid out by the host
 as weight tiles). A task with ``softmax_frac_bits`` passes each output row through the row-softmax SFU
-(input ``x / 2**softmax_frac_bits``, probabilities in Q0.7).
+(input ``x / 2**softmax_frac_bits``, probabilities in Q0.7); ``softmax_valid`` limits it to a row's first
+columns (the others are padding: masked out of the row and output as 0).
+
+A padded graph (see :mod:`hw.kernels.padding`) records in ``padding`` how each host-visible tensor sits in
+its padded shape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hw.errors import HwError
+
+if TYPE_CHECKING:
+    from hw.kernels.padding import TensorPad
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class GemmTask:
     frac_bits: int = 4
     conv: Conv | None = None
     softmax_frac_bits: int | None = None
+    softmax_valid: int | None = None
 
     @property
     def softmax(self) -> bool:
@@ -114,6 +123,7 @@ class KernelGraph:
     tasks: tuple[GemmTask, ...]
     sizes: dict[str, int] = field(default_factory=dict)
     input_t: str | None = None
+    padding: dict[str, TensorPad] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapes = {self.input: self.input_shape}

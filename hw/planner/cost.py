@@ -1,29 +1,49 @@
 """Instruction-level cycle estimate of a lowered design (the planner's cost model).
 
-Per instruction and N tile the core needs ``max(M * max(K, writer), weight lines)`` cycles: ``K`` MAC
-steps per row, the output writer's ``L`` (scratchpad/stream, one element per cycle) or ``L / B``
-(off-chip lines) cycles per row, and the tile's ``K * L / B`` weight lines on the shared read channel.
+Each core is followed instruction by instruction and, inside an instruction, N tile by N tile:
+
+- **MAC array**: a tile takes ``M * max(K, writer)`` cycles: ``K`` MAC steps per row, the output writer's
+  ``L`` (scratchpad/stream, one element per cycle) or ``L / B`` (off-chip lines) cycles per row. It
+  cannot start before its whole ``K x L`` weight tile is in the weight buffer.
+- **Weight fetcher** (:class:`_WeightFetcher`): it runs ahead of the MAC array as far as the weight buffer
+  allows. A tile is requested once the fetcher has issued the previous one's lines (one line per
+  cycle on the read channel, the core's off-chip X lines alongside) and the buffer has room (the MAC
+  array has released enough earlier tiles), and arrives ``FETCH_OVERHEAD + latency + lines`` cycles
+  later. So the first tile of a run costs a full round trip, a big tile is fetched before it is used,
+  and short tiles in a small buffer are paced by the refill round trip.
+- Convolutions and ``m_outer`` GEMMs run pixel-major with all of an instruction's tiles resident
+  (``M x N tiles`` steps of ``max(K, writer)`` cycles); the first pixel waits for each tile.
+
 Stream consumers wait for their producer: a ``whole`` ring consumer cannot finish its first N tile
 before the producer's last element; a ``chunked`` consumer's instruction ``j`` starts once producer
-tile ``j`` is out. Convolutions run pixel-major (``M x N tiles`` steps of ``max(K, writer)`` cycles,
-all weight tiles loaded first; so do ``m_outer`` GEMMs); a line-buffer (``rows``) consumer starts once its first window is
-out and ends no earlier than one of its pixels after the producer's last. The design cannot finish
-before the shared read channel has moved every line once. An instruction whose weights are dynamic
-starts an off-chip latency after its producer core reports the instruction that wrote them retired,
-which happens only once that core's datapath is quiet (see :func:`_quiet_after`). Results leave the pipelined MAC array
-``MAC_LATENCY`` cycles after their last step, and an instruction that accumulates onto partial sums
-first waits for the pipeline to drain.
-A test compares these estimates with the cycles measured in RTL simulation.
+tile ``j`` is out; a line-buffer (``rows``) consumer starts once its first window is out and ends no
+earlier than one of its pixels after the producer's last; a producer gets at most its consumer's ring
+(plus the stream FIFO) ahead of the consumer's first read. The design cannot finish before the shared
+read channel has moved every line once. A dynamic weight is fetched once its producer core reports the
+instruction that wrote it retired, which happens only once that core's datapath is quiet (see
+:func:`_quiet_after`). Results leave the pipelined MAC array ``MAC_LATENCY`` cycles after their last
+step, and an instruction that accumulates onto partial sums first waits for the pipeline to drain.
+Tests compare these estimates with the cycles measured in RTL simulation, at the default and at random
+shapes (``benchmarks/hw_cost_model.py`` prints the errors).
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from hw.core.isa import Dest, XSource
 from hw.core.mac_pipeline import LATENCY as MAC_LATENCY
-from hw.planner.plan import DesignPlan
+from hw.planner.plan import CorePlan, DesignPlan
+
+#: Cycles the weight fetcher and the memory pipeline add to a tile's read round trip (its TILE, SIZE and
+#: BURST steps, the request and response registers).
+FETCH_OVERHEAD = 4
+#: Cycles a core spends decoding an instruction.
+DECODE = 1
 
 
-def _tile_time(instr, lanes: int, B: int) -> int:
+def _step_time(instr, lanes: int, B: int) -> int:
+    """Cycles per row of one N tile: ``K`` MAC steps, or the output writer if it is slower."""
     width = instr.results_per_tile(lanes)
     if instr.acc_out:
         writer = 0
@@ -31,23 +51,67 @@ def _tile_time(instr, lanes: int, B: int) -> int:
         writer = width // B
     else:
         writer = width
+    return max(instr.k_bound, writer)
+
+
+class _WeightFetcher:
+    """One core's weight fetcher, tile by tile (see the module docstring)."""
+
+    def __init__(self, entries: int, latency: int) -> None:
+        self.entries = entries
+        self.latency = latency
+        self.free_at = 0.0                                 # when it may issue its next tile's lines
+        self.held: deque[tuple[float, int]] = deque()      # (release time, entries) of buffered tiles
+        self.used = 0
+
+    def fetch(self, entries: int, lines: int, not_before: float) -> float:
+        """Request a tile of ``entries`` buffer entries and ``lines`` channel lines (no earlier than
+        ``not_before``); returns when it is complete in the buffer."""
+        issue = max(self.free_at, not_before)
+        while self.used + entries > self.entries and self.held:
+            released, size = self.held.popleft()      # room: wait for the MAC array to free a tile
+            self.used -= size
+            issue = max(issue, released)
+        self.used += entries
+        self.free_at = issue + lines
+        return issue + FETCH_OVERHEAD + self.latency + lines
+
+    def release(self, entries: int, when: float) -> None:
+        self.held.append((when, entries))
+
+
+def _run(instr, core: CorePlan, B: int, start: float, fetcher: _WeightFetcher, fetch_after: float,
+         x_lines: int) -> tuple[float, float]:
+    """(first MAC step, end) of ``instr`` started at ``start`` (its weights requested no earlier than
+    ``fetch_after``; ``x_lines`` off-chip X lines per N tile share the fetcher's read-channel time)."""
+    k, lanes = instr.k_bound, core.lanes
+    lines = k * lanes // B + x_lines
+    step = _step_time(instr, lanes, B)
+    t = start + DECODE + (MAC_LATENCY if instr.acc_init else 0)
     if instr.pixel_major:
-        return max(instr.k_bound, writer)      # per pixel and N tile; weights counted per instruction
-    return max(instr.m_bound * max(instr.k_bound, writer), instr.k_bound * lanes // B)
+        ready = [fetcher.fetch(k, lines, fetch_after) for _ in range(instr.n_tiles)]
+        first = max(t, ready[0])
+        for r in ready:                 # the first pixel uses each tile as it arrives
+            t = max(t, r) + step
+        end = t + (instr.m_bound - 1) * instr.n_tiles * step
+        for _ in ready:
+            fetcher.release(k, end)
+        return first, end
+    compute = instr.m_bound * step
+    first = None
+    for _ in range(instr.n_tiles):
+        t = max(t, fetcher.fetch(k, lines, fetch_after))
+        first = t if first is None else first
+        t += compute
+        fetcher.release(k, t)
+    return first, t
 
 
-def _duration(instr, lanes: int, B: int) -> int:
-    tile = _tile_time(instr, lanes, B)
-    if instr.acc_init:
-        # partial sums are read once the previous instruction's last ones left the MAC pipeline
-        return MAC_LATENCY + _steps(instr, lanes, B, tile)
-    return _steps(instr, lanes, B, tile)
-
-
-def _steps(instr, lanes: int, B: int, tile: int) -> int:
-    if instr.pixel_major:
-        return 1 + instr.k_bound * instr.n_tiles * lanes // B + instr.m_bound * instr.n_tiles * tile
-    return 1 + instr.n_tiles * tile
+def _after_whole_input(start: float, p_end: float, first_tile: float, k: int) -> float:
+    """Start of a consumer of a whole input ring: its first N tile cannot end before the producer's
+    last element (``k`` steps of the last row after it), so its tiles (and any stream it produces) run
+    from then on."""
+    return max(start, p_end + k - first_tile)
 
 
 def _quiet_after(plan: DesignPlan, core: int, index: int) -> tuple[int, int]:
@@ -64,21 +128,34 @@ def _quiet_after(plan: DesignPlan, core: int, index: int) -> tuple[int, int]:
 
 
 def estimate(plan: DesignPlan) -> dict[str, float]:
-    """Estimated total cycles, per-core busy-bound cycles and off-chip lines."""
+    """Estimated total cycles, per-core end cycles and off-chip lines.
+
+    Two passes: the first finds when each stream consumer starts reading; the second holds every
+    producer to at most its consumer's ring (plus the stream FIFO) ahead of that reader."""
+    result, consumer_start = _follow(plan, {})
+    if plan.streams:
+        result, _ = _follow(plan, consumer_start)
+    return result
+
+
+def _follow(plan: DesignPlan, consumer_start: dict[int, float]) -> tuple[dict[str, float], dict[int, float]]:
+    """One pass over every core (see :func:`estimate`); also returns when each consumer starts reading."""
     B = plan.budget.words_per_cycle
     lat = plan.budget.latency
     producer_of = {s.consumer: s.producer for s in plan.streams}
-    # per core: (start, tile_time, n_tiles, end) of its stream-producing instruction
-    stream_timing: dict[int, tuple[float, float, int, float]] = {}
+    stream_to = {s.producer: s for s in plan.streams}
+    reads_from: dict[int, float] = {}
+    # per core: (start, cycles per output row or tile, end) of its stream-producing instruction
+    stream_timing: dict[int, tuple[float, float, float]] = {}
     ends: list[float] = []
     instr_end: dict[tuple[int, int], float] = {}
     read_lines = 0
     write_lines = 0
     for ci, core in enumerate(plan.cores):
         t = float(lat)
+        fetcher = _WeightFetcher(core.wbuf_entries, lat)
         for index, instr in enumerate(core.program):
-            tile = _tile_time(instr, core.lanes, B)
-            duration = _duration(instr, core.lanes, B)
+            step = _step_time(instr, core.lanes, B)
             read_lines += instr.n_tiles * instr.k_bound * core.lanes // B
             if instr.x_src == XSource.OFFCHIP:
                 read_lines += instr.n_tiles * instr.x_end
@@ -87,47 +164,57 @@ def estimate(plan: DesignPlan) -> dict[str, float]:
             if instr.dst == Dest.OFFCHIP and not instr.acc_out:
                 write_lines += instr.m_bound * instr.n_tiles * instr.results_per_tile(core.lanes) // B
             start = t
+            fetch_after = 0.0
             if instr.w_dep:
                 # dynamic weights: fetched once their producer has written them and its datapath is quiet
-                start = max(start, instr_end[_quiet_after(plan, instr.w_core, instr.w_count - 1)] + lat)
-            end = start + duration
+                fetch_after = instr_end[_quiet_after(plan, instr.w_core, instr.w_count - 1)]
             if instr.x_dep:
                 start += 2
-                end += 2
+            floor = 0.0          # producer-paced streams: the instruction cannot end before this
             if instr.x_src == XSource.RING:
-                p_start, p_tile, p_tiles, p_end = stream_timing[producer_of[ci]]
+                p_start, p_per, p_end = stream_timing[producer_of[ci]]
                 if instr.conv:
                     # line buffer: the first output row's window in, one own pixel after the producer's last
-                    pixel = instr.n_tiles * tile
                     rows_before = (1 >> instr.up)       # full input rows before the window's last row
-                    start = max(start, p_start + (rows_before * instr.in_w + 2) * p_tile)
-                    end = max(start + duration, p_end + pixel)
+                    start = max(start, p_start + (rows_before * instr.in_w + 2) * p_per)
+                    floor = p_end + instr.n_tiles * step
                 elif instr.x_rows:
                     # row stream: the first row in, one own row after the producer's last
-                    row = instr.n_tiles * tile
-                    start = max(start, p_start + p_tile)
-                    end = max(start + duration, p_end + row)
+                    start = max(start, p_start + p_per)
+                    floor = p_end + instr.n_tiles * step
                 elif instr.x_tlog == 15 and not (instr.acc_init or instr.acc_out):
                     # whole ring of a row-major stream: pixel-major reads wait for rows as they arrive;
                     # otherwise the first N tile waits for the producer's last row
                     if instr.m_outer:
-                        end = max(start + duration, p_end + instr.n_tiles * tile)
+                        floor = p_end + instr.n_tiles * step
                     else:
-                        end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
+                        start = _after_whole_input(start, p_end, instr.m_bound * step, instr.k_bound)
                 elif instr.x_tlog == 15:
                     # chunked: instruction j needs producer column tile j
                     j = instr.x_base // (instr.m_bound * instr.k_bound)
-                    start = max(start, p_start + (j + 1) * p_tile)
-                    end = start + duration
+                    start = max(start, p_start + (j + 1) * p_per)
                 else:
-                    # whole: the first N tile cannot end before the producer's last element
-                    end = max(end, p_end + (instr.n_tiles - 1) * tile + instr.k_bound)
+                    start = _after_whole_input(start, p_end, instr.m_bound * step, instr.k_bound)
+            x_lines = instr.x_end if instr.x_src == XSource.OFFCHIP and not instr.pixel_major else 0
+            first, own_end = _run(instr, core, B, start, fetcher, fetch_after, x_lines)
+            end = max(own_end, floor)
+            if instr.x_src == XSource.RING:
+                reads_from.setdefault(ci, first)
             if instr.dst == Dest.STREAM:
-                per = instr.n_tiles * tile if instr.pixel_major else tile   # per output pixel/row
-                stream_timing[ci] = (start, per, instr.n_tiles, end)
+                units = instr.m_bound if instr.pixel_major else instr.n_tiles      # output rows / N tiles
+                per = (end - start) / units
+                stream = stream_to[ci]
+                if stream.consumer in consumer_start:
+                    # back-pressure: only a ring (and the FIFO) of results can wait for the consumer to read
+                    unit_elems = (instr.n_tiles if instr.pixel_major else instr.m_bound) * \
+                        instr.results_per_tile(core.lanes)
+                    ahead = (plan.cores[stream.consumer].ring_words + stream.depth) // unit_elems
+                    own_per = (own_end - first) / units      # its own pace once the consumer reads
+                    end = max(end, consumer_start[stream.consumer] + max(0, units - ahead) * own_per)
+                stream_timing[ci] = (start, per, end)
             t = end
             instr_end[(ci, index)] = end
         ends.append(t + MAC_LATENCY)       # the last results leave the MAC pipeline
     total = max(max(ends), read_lines + lat, write_lines)
     return {"cycles": float(total), "read_lines": float(read_lines), "write_lines": float(write_lines),
-            "core_end": [float(e) for e in ends]}
+            "core_end": [float(e) for e in ends]}, reads_from

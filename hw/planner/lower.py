@@ -137,7 +137,8 @@ def out_tile(task: GemmTask, lanes: int) -> int:
 
 
 def check_lanes(task: GemmTask, lanes: int, B: int, source: str) -> None:
-    """Raise HwError unless ``lanes`` can compute ``task`` (power of two, multiple of B, divides N)."""
+    """Raise HwError unless a core of ``lanes`` lanes can compute ``task``: a power of two and a multiple of
+    B (gated tasks: ``lanes/2`` too). ``N`` need not divide: the planner pads it (:mod:`hw.kernels.padding`)."""
     if lanes < 1 or lanes & (lanes - 1):
         raise HwError(f"lanes must be a power of two, not {lanes}", source=source)
     if lanes % B:
@@ -147,8 +148,6 @@ def check_lanes(task: GemmTask, lanes: int, B: int, source: str) -> None:
     if width < 1 or width % B:
         raise HwError(f"gated task {task.name} needs lanes/2 ({width}) to be a multiple of the off-chip "
                       f"words per cycle ({B})", source=source)
-    if task.n % width:
-        raise HwError(f"lanes ({lanes}) do not divide N={task.gemm_n} of task {task.name}", source=source)
 
 
 def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) -> DesignPlan:
@@ -160,6 +159,9 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
     for group in mapping.groups:
         for name in group.tasks:
             check_lanes(tasks[name], group.lanes, B, "--lanes")
+            if tasks[name].n % out_tile(tasks[name], group.lanes):
+                raise HwError(f"lanes ({group.lanes}) do not divide N={tasks[name].gemm_n} of task {name} "
+                              "(lower the padded graph)", source="--lanes")
     lanes_of = {name: mapping.groups[gi].lanes for name, gi in group_of.items()}
     m_outer = _pixel_major_tasks(graph, mapping)
     dynamic = {name for name in tasks if graph.weight_consumers(name)}
@@ -280,6 +282,7 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
             if t.softmax:
                 common.update(softmax=True)
                 core.softmax_frac_bits = t.softmax_frac_bits
+                core.softmax_valid = t.softmax_valid
             w_fields = weight_fields(t, 0, t.k, L, n_tiles) if t.conv is not None else {}
             # --- X source ---
             if t.conv is not None:
@@ -370,5 +373,5 @@ def lower(graph: KernelGraph, mapping: Mapping, budget: Budget, variant: str) ->
         kernel=graph.name, variant=variant, budget=budget, cores=cores, streams=streams, regions=regions,
         image_lines=line, weight_layout=weight_layout, input_region=graph.input, output_region=last_task,
         decisions={"mapping": mapping.describe(), "dynamic_weights": sorted(dynamic, key=order.index)},
-        host_rows=host_rows, input_t=graph.input_t,
+        host_rows=host_rows, input_t=graph.input_t, padding=dict(graph.padding),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hw.core.isa import Instruction
+from hw.kernels.padding import TensorPad
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class CorePlan:
     wbuf_entries: int = 1
     glu_frac_bits: int = 4
     softmax_frac_bits: int = 4
+    softmax_valid: int | None = None     # real columns of a softmax row (the rest is padding), if fewer
 
     @property
     def buffer_bytes(self) -> int:
@@ -90,6 +92,12 @@ class DesignPlan:
     estimate: dict[str, float] = field(default_factory=dict)
     host_rows: list[tuple[int, str]] = field(default_factory=list)   # (line, tensor) written row-major
     input_t: str | None = None     # name of the transposed input, if weight tiles are cut from it
+    padding: dict[str, TensorPad] = field(default_factory=dict)   # real tensor -> its padded layout
+
+    def padded(self, name: str, array: np.ndarray) -> np.ndarray:
+        """Tensor ``name`` as the design holds it: the real ``array`` zero-padded to whole tiles and lines."""
+        pad = self.padding.get(name)
+        return pad.pad(array) if pad is not None else np.asarray(array)
 
     def region(self, name: str) -> Region:
         for region in self.regions:
@@ -106,13 +114,15 @@ class DesignPlan:
         return ranges
 
     def image(self, x: np.ndarray, weights: dict[str, np.ndarray]) -> list[int]:
-        """Off-chip line contents for input ``x`` and ``weights``: weight tiles in fetch order (cut from the
-        transposed input too, for tasks that use it as W) and the tensors the host writes row-major."""
+        """Off-chip line contents for the real input ``x`` and ``weights`` (zero-padded as the design
+        needs): weight tiles in fetch order (cut from the transposed input too, for tasks that use it as W)
+        and the tensors the host writes row-major."""
         B = self.budget.words_per_cycle
         words = np.zeros(self.image_lines * B, dtype=np.int64)
-        tensors = {**weights, self.input_region: np.asarray(x)}
+        tensors = {name: self.padded(name, w) for name, w in weights.items()}
+        tensors[self.input_region] = self.padded(self.input_region, x)
         if self.input_t is not None:
-            tensors[self.input_t] = np.asarray(x).T
+            tensors[self.input_t] = tensors[self.input_region].T
         for line, pieces in self.weight_layout:
             tile = np.hstack([np.asarray(tensors[name])[k0:k1, n0:n1] for name, k0, k1, n0, n1 in pieces]).reshape(-1)
             words[line * B: line * B + tile.size] = tile
@@ -123,14 +133,17 @@ class DesignPlan:
         return pack_words(words, B)
 
     def read_output(self, lines: list[int], shape: tuple[int, int]) -> np.ndarray:
-        """Decode the output tensor from the image lines of the output region."""
+        """Decode the output tensor (real ``shape``) from the image lines of the output region."""
+        pad = self.padding.get(self.output_region)
+        stored = pad.padded_shape if pad is not None else shape
         B = self.budget.words_per_cycle
         values = []
         for line in lines:
             for j in range(B):
                 byte = (line >> (8 * j)) & 0xFF
                 values.append(byte - 256 if byte >= 128 else byte)
-        return np.array(values[: shape[0] * shape[1]], dtype=np.int64).reshape(shape)
+        output = np.array(values[: stored[0] * stored[1]], dtype=np.int64).reshape(stored)
+        return pad.unpad(output) if pad is not None else output
 
     @property
     def total_lanes(self) -> int:

@@ -8,6 +8,9 @@
   ``budget.cores``), any lane split, any stream mode per cut, scratchpad-or-spill per internal edge:
   the candidate with the lowest estimated cycles that fits the budget. The sequential and dataflow
   mappings are candidates too, so InTAR is never worse than either by the model's estimate.
+
+Each lane split is planned on the graph padded to its cores' tiles (:func:`hw.kernels.padding.pad_graph`),
+so any size works and the estimates include the padding's cost.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from dataclasses import replace
 from hw.errors import HwError
 from hw.kernels.graph import KernelGraph
 from hw.planner.cost import estimate
-from hw.planner.lower import Group, Mapping, check_lanes, cut_modes, lower
+from hw.kernels.padding import pad_graph
+from hw.planner.lower import Group, Mapping, check_lanes, cut_modes, lower, out_tile
 from hw.planner.plan import Budget, DesignPlan
 
 VARIANTS = ("sequential", "dataflow", "intar")
 
 
 def _lane_options(graph: KernelGraph, names: tuple[str, ...], B: int, total: int) -> list[int]:
+    """Lane counts a core running tasks ``names`` may have (any size: the graph is padded to them)."""
     tasks = {t.name: t for t in graph.tasks}
     options = []
     lanes = B
@@ -98,14 +103,16 @@ def _candidates(graph: KernelGraph, budget: Budget, partitions) -> list[DesignPl
             any_split = True
             modes = [cut_modes(graph, graph.task(g[0]), before[-1])
                      for before, g in zip(group_names, group_names[1:])]
+            tiles = {name: out_tile(graph.task(name), l) for g, l in zip(group_names, lanes) for name in g}
+            padded = pad_graph(graph, tiles, B)
             for cuts in itertools.product(*modes):
                 mapping = Mapping(tuple(Group(g, l) for g, l in zip(group_names, lanes)), tuple(cuts))
-                plan = _fit_spills(graph, mapping, budget, "")
+                plan = _fit_spills(padded, mapping, budget, "")
                 if plan is not None:
                     plans.append(plan)
     if not any_split:
         raise HwError(f"{budget.lanes} lanes cannot be split into power-of-two cores of at least "
-                      f"{B} lanes (the off-chip words per cycle) dividing every task's N", source="--lanes")
+                      f"{B} lanes (the off-chip words per cycle)", source="--lanes")
     return plans
 
 

@@ -2,13 +2,12 @@
 
 A preset of the study runner (:func:`soc_emu.study.presets.bound_spec`): one single-job run per (instance,
 scheduler), the ``optimal`` scheduler included, on ``--backend local|ray``; the gaps come from
-:mod:`soc_emu.optimal.bound`. Module level stays cheap (argparse only).
+:mod:`soc_emu.optimal.suites` and :mod:`soc_emu.optimal.gaps`. Module level stays cheap (argparse only).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,7 +97,7 @@ def _check_generator_flags(args: argparse.Namespace, tasks: tuple[int, int], ccr
 
 def bound_study(args: argparse.Namespace) -> Any:
     """The study spec the flags describe (the bound preset of the study runner)."""
-    from soc_emu.optimal.bound import folder_suite, random_suite
+    from soc_emu.optimal.suites import folder_suite, random_suite
     from soc_emu.study.presets import bound_spec
     from soc_emu.study.spec import parse_spec
 
@@ -125,7 +124,9 @@ def bound_study(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the suite, print the summary table, write the CSV files and the plot."""
     from soc_emu.cli.study_cmd import run_spec
-    from soc_emu.optimal.bound import GRADE_COLUMNS, grade, plot_gaps, summarize_gaps
+    from soc_emu.optimal.gap_plot import plot_gaps
+    from soc_emu.optimal.gaps import GRADE_COLUMNS, grade, summarize_gaps
+    from soc_emu.output.files import atomic_write_csv
 
     result = run_spec(bound_study(args), args, args.out)
     for row in result.failed:
@@ -137,10 +138,10 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         targets.append(Path(args.csv))
     for path in targets:
-        _write_csv(path, graded, GRADE_COLUMNS)
+        atomic_write_csv(path, graded, GRADE_COLUMNS)
         print(f"  {path}")
     if args.out:
-        _write_csv(Path(args.out) / "summary.csv", summary, [key for key, _, _ in SUMMARY_COLUMNS])
+        atomic_write_csv(Path(args.out) / "summary.csv", summary, [key for key, _, _ in SUMMARY_COLUMNS])
         print(f"  {plot_gaps(graded, Path(args.out) / 'bound.png')}")
     return 1 if result.failed else 0
 
@@ -154,11 +155,3 @@ def format_summary(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: Any) -> None:
-    try:
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as exc:
-        raise SocEmuError(f"cannot write: {exc.strerror}", source=str(path)) from None

@@ -100,6 +100,7 @@ def compare_study(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Run the comparison, print the table and the verdict, write the files."""
     from soc_emu.cli.study_cmd import run_spec
+    from soc_emu.output.files import atomic_write_text
     from soc_emu.study.report import against_best_other, comparison_table, verdict
 
     spec, names = compare_study(args)
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     judged += "\n\n" + against_best_other(result.summary, names)
     out = result.paths["runs"].parent
     result.paths["markdown"] = out / "compare.md"
-    result.paths["markdown"].write_text(table + "\n\n" + judged + "\n", encoding="utf-8")
+    atomic_write_text(result.paths["markdown"], table + "\n\n" + judged + "\n")
     if not args.no_plot:
         from soc_emu.study.plots import plot_study
 

@@ -8,13 +8,11 @@ same job arrivals. With ``--out`` the study's folder is kept and an interrupted 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from typing import Any
 
 from soc_emu.cli.arguments import add_backend_arguments, name_list, number_list, output_dir_arg
-from soc_emu.errors import SocEmuError
 
 HELP = "run a scenario under several schedulers / rates / seeds and tabulate the metrics"
 
@@ -102,13 +100,9 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             sys.stdout.write(_line(row) + "\n")
     if args.csv:
-        try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
-        except OSError as exc:
-            raise SocEmuError(f"cannot write: {exc.strerror}", source=f"--csv {args.csv}") from None
+        from soc_emu.output.files import atomic_write_csv
+
+        atomic_write_csv(args.csv, rows, list(rows[0]), source=f"--csv {args.csv}")
     if args.json:
         from soc_emu.output.results import json_safe
 

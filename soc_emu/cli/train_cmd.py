@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from soc_emu import limits
-from soc_emu.cli.arguments import check_ranges, number_list, output_dir_arg
+from soc_emu.cli.arguments import add_backend_arguments, backend_from_args, check_ranges, number_list, output_dir_arg
 from soc_emu.limits import Range
+
+if TYPE_CHECKING:
+    from soc_emu.study.backends import Backend
 
 HELP = "train the learned scheduler (DeepSoCS): imitation warm start, then REINFORCE"
 
@@ -19,14 +23,17 @@ Train the DeepSoCS agent on a platform and workload. Phase 1 imitates the srpt_e
 remaining job first with earliest-finish-time mapping) with DAgger; phase 2 fine-tunes with REINFORCE and Decima's
 input-dependent baseline over parallel rollouts that share an arrival sequence, with a curriculum over
 arrival rates. Writes train_log.csv, checkpoint.pt (latest, for --resume) and best.pt (best greedy
-evaluation) into --out. The same --seed gives the same run. --finetune instead runs PPO (GAE, value head)
-from a checkpoint within --time-budget and tests the result on held-out seeds against every heuristic."""
+evaluation) into --out. The same --seed gives the same run, on any backend and worker count. Episodes run
+on the study backends: local worker processes (--backend local, default) or Ray tasks (--backend ray, in
+this process or on a cluster with --address). --finetune instead runs PPO (GAE, value head) from a
+checkpoint within --time-budget and tests the result on held-out seeds against every heuristic."""
 
 EPILOG = """\
 examples:
   soc-emu train --out runs/deepsocs
   soc-emu train --out runs/deepsocs --time-budget 40
   soc-emu train --out runs/deepsocs --resume
+  soc-emu train --out runs/deepsocs --backend ray --address 127.0.0.1:6379   # rollouts on a Ray cluster
   cp runs/deepsocs/best.pt agents/checkpoints/deepsocs_hetero.pt   # ship it
   soc-emu train --finetune --platform ds3 --rate-min 15 --rate-max 30 --time-budget 15 --out runs/ft_ds3
 """
@@ -58,7 +65,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rl = p.add_argument_group("reinforcement learning (phase 2)")
     rl.add_argument("--rl-iterations", type=int, default=300, metavar="N")
     rl.add_argument("--rollouts", type=int, default=4, metavar="N", help="rollouts per iteration on one arrival sequence")
-    rl.add_argument("--workers", type=int, default=2, metavar="N", help="rollout worker processes (default 2)")
     rl.add_argument("--lr", type=float, default=3e-4, help="RL learning rate (default 3e-4)")
     rl.add_argument("--entropy", type=float, nargs=2, default=(0.02, 0.001), metavar=("START", "END"),
                     help="entropy weight schedule (linear, default 0.02 -> 0.001)")
@@ -87,6 +93,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     help="reward = -(latency + weight x energy above idle); default 0")
     ft.add_argument("--test-seeds", default="1001,1002,1003", metavar="SEED[,...]", help="held-out test seeds (default 1001,1002,1003)")
     ft.add_argument("--test-jobs", type=int, default=500, metavar="N", help="jobs per held-out test run (default 500)")
+    add_backend_arguments(p)
     p.set_defaults(handler=run)
     return p
 
@@ -134,8 +141,14 @@ def run(args: argparse.Namespace) -> int:
     from soc_emu.runner import resolve_scenario
 
     resolve_scenario(args.platform, args.workload)
+    backend = backend_from_args(args)  # a bad --backend / --address fails here, before any work
+    # Process-level, so set here at the entry and not in library code: one intra-op thread for the training
+    # updates (the backends' workers get one thread each from their own initialisation).
+    import torch
+
+    torch.set_num_threads(1)
     if args.finetune is not None:
-        return run_finetune(args)
+        return run_finetune(args, backend)
     config = TrainConfig(
         platform=args.platform,
         workload=args.workload,
@@ -150,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         imitation_epochs=args.imitation_epochs,
         rl_iterations=args.rl_iterations,
         rollouts=args.rollouts,
-        workers=args.workers,
+        workers=backend.workers,
         lr_rl=args.lr,
         entropy_start=args.entropy[0],
         entropy_end=args.entropy[1],
@@ -172,8 +185,10 @@ def run(args: argparse.Namespace) -> int:
 
     from soc_emu.interrupts import terminate_raises
 
-    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
-        result = Trainer(config, args.out, progress=not args.no_progress, log=say).run(resume=args.resume)
+    # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130); entering the backend joins
+    # (or starts) Ray or fails on an unreachable --address before the training starts.
+    with terminate_raises(), backend:
+        result = Trainer(config, args.out, progress=not args.no_progress, log=say, backend=backend).run(resume=args.resume)
     best = f"{result.best_eval_latency_us:.2f} us" if result.best_eval_latency_us is not None else "n/a"
     expert = f"{result.expert_eval_latency_us:.2f} us" if result.expert_eval_latency_us is not None else "n/a"
     print(f"trained in {result.elapsed_s / 60:.1f} min; best greedy evaluation latency {best} (expert {expert})")
@@ -210,7 +225,7 @@ def _scenarios(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
     return tuple(out)
 
 
-def run_finetune(args: argparse.Namespace) -> int:
+def run_finetune(args: argparse.Namespace, backend: Backend) -> int:
     """``--finetune``: PPO from a checkpoint within a time budget, then the held-out test."""
     from agents.finetune import finetune
 
@@ -223,9 +238,9 @@ def run_finetune(args: argparse.Namespace) -> int:
 
     from soc_emu.interrupts import terminate_raises
 
-    with terminate_raises():  # SIGTERM stops the workers and exits 143 with one line, like Ctrl-C (130)
+    with terminate_raises(), backend:  # SIGTERM: the workers stop, exit 143 with one line, like Ctrl-C (130)
         result = finetune(scenarios=_scenarios(args), out=args.out, checkpoint=checkpoint, time_budget_s=budget_min * 60.0,
-                          seed=args.seed, workers=args.workers, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
+                          seed=args.seed, workers=backend.workers, backend=backend, test_seeds=number_list(args.test_seeds, int, "--test-seeds", limit=TRAIN_RANGES["seed"]),
                           test_jobs=args.test_jobs, energy_weight=args.energy_weight, jobs_per_episode=args.jobs_per_episode,
                           episodes_per_iteration=args.rollouts, eval_jobs=args.eval_jobs, eval_every=args.eval_every, say=say)
     print(f"fine-tuned in {result.elapsed_s / 60:.1f} min; best model: {result.best}")

@@ -9,7 +9,8 @@ Decision points
     After all events at the current time are processed, a decision opens when unassigned ready tasks
     exist (``Binding.ON_READY``), or when they exist *and* an up PE is idle (``Binding.LATE``).
     :meth:`Simulation.next_decision` runs to the next decision point and returns a
-    :class:`~soc_emu.engine.view.SystemView`; :meth:`Simulation.submit` applies the answer. After a
+    :class:`~soc_emu.engine.view.SystemView`; :meth:`Simulation.submit` applies the answer
+    (:func:`decision_points` is the loop over them that every driver shares). After a
     non-empty submit a new decision opens at the same time if it still can (so an outside agent may assign
     one task per step); after an empty one, none opens before the next event.
 
@@ -56,7 +57,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,8 @@ __all__ = [
     "RunOptions",
     "Simulation",
     "SimulationStalled",
+    "decision_points",
+    "drive",
     "simulate",
 ]
 
@@ -315,6 +318,11 @@ class Simulation:
     def power(self) -> Any:
         """The run's :class:`~soc_emu.power.driver.PowerDriver` (``None`` without power data)."""
         return self._power
+
+    @property
+    def decision_open(self) -> bool:
+        """Whether a decision point is open (returned by :meth:`next_decision`, not yet answered)."""
+        return self._open
 
     def view(self) -> SystemView:
         """The live system view (valid at any time; its ``trigger`` is that of the last decision)."""
@@ -918,13 +926,30 @@ def start_simulation(
     return sim
 
 
-def drive(sim: Simulation, scheduler: Any) -> Simulation:
-    """Run ``sim`` to its end, asking ``scheduler`` at every decision point; return it."""
-    decide = scheduler.decide
-    submit = sim.submit
+def decision_points(sim: Simulation) -> Iterator[SystemView]:
+    """The one decision loop: run ``sim`` to each decision point and yield its view, until the run ends.
+
+    Every driver sits on it: :func:`drive` (so :func:`simulate` and every :class:`Scheduler`), the learned
+    agent's training rollouts and its gymnasium environment (which steps the generator one decision at a
+    time). The consumer answers each view with ``sim.submit(assignments)`` (an empty list passes the point)
+    before asking for the next one; a view left unanswered is a :class:`RuntimeError`, not a silent loop
+    over the same decision.
+    """
     next_decision = sim.next_decision
     view = next_decision()
     while view is not None:
-        submit(decide(view))
+        yield view
+        if sim.decision_open:
+            raise RuntimeError(f"the decision at t={view.now} us was not answered: call submit() (an empty list "
+                               "passes) before asking for the next decision")
         view = next_decision()
+
+
+def drive(sim: Simulation, scheduler: Any) -> Simulation:
+    """Run ``sim`` to its end, answering every decision point (:func:`decision_points`) with
+    ``scheduler.decide(view)``; return it."""
+    decide = scheduler.decide
+    submit = sim.submit
+    for view in decision_points(sim):
+        submit(decide(view))
     return sim

@@ -85,6 +85,14 @@ class ProcessingElement:
         return self.exec_times_us[kernel]
 
 
+def link_transfer_time(latency_us: float, bandwidth: float, volume: float) -> float:
+    """The model of communication, in one place: microseconds to move ``volume > 0`` units over a link of
+    ``latency_us`` and ``bandwidth`` (units per us). ``latency_us`` and ``bandwidth`` may be numpy arrays
+    (one link per element), so vectorised estimates use the very same formula. Callers handle ``volume <= 0``
+    (no data moves: 0 us)."""
+    return latency_us + volume / bandwidth
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """A point-to-point connection: ``time = latency_us + volume / bandwidth`` (0 for no data)."""
@@ -93,10 +101,10 @@ class Link:
     latency_us: float = 0.0
 
     def transfer_time(self, volume: float) -> float:
-        """Microseconds to move ``volume`` units over this link."""
+        """Microseconds to move ``volume`` units over this link (:func:`link_transfer_time`)."""
         if volume <= 0:
             return 0.0
-        return self.latency_us + volume / self.bandwidth
+        return link_transfer_time(self.latency_us, self.bandwidth, volume)
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,23 @@ class Platform:
     def link(self, src_pe: int, dst_pe: int) -> Link:
         """The link between two PEs (by index)."""
         return self._links[src_pe][dst_pe]
+
+    def mean_transfer_terms(self) -> tuple[float, float]:
+        """The exact mean of :meth:`transfer_time` over ordered pairs of different PEs, as ``(latency us,
+        us per volume unit)``: a volume ``v > 0`` takes ``latency + v * per_unit`` on average.
+
+        This is the true mean transfer time (the mean of ``1 / bandwidth``), which workload generators use
+        to hit a communication-to-computation ratio. HEFT's ``c_bar`` (``MeanCosts.mean_comm``) instead
+        divides by the mean bandwidth, as Topcuoglu et al. define it; the two agree when every link between
+        different PEs has the same bandwidth. A platform of one PE gives ``(0, 1)``. (Two terms suffice because
+        :func:`link_transfer_time` is affine in the volume.)
+        """
+        n = len(self.pes)
+        if n < 2:
+            return 0.0, 1.0
+        pairs = [self._links[i][j] for i in range(n) for j in range(n) if i != j]
+        return (sum(link.latency_us for link in pairs) / len(pairs),
+                sum(1.0 / link.bandwidth for link in pairs) / len(pairs))
 
     def pe_by_name(self, name: str) -> ProcessingElement:
         """Look a PE up by name; a :class:`SocEmuError` names the platform when it is absent."""

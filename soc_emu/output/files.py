@@ -7,10 +7,13 @@ interrupted write leaves the previous version (or nothing), never a truncated on
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from soc_emu.errors import SocEmuError
 
@@ -29,6 +32,20 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_csv(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *,
+                     source: str | None = None) -> Path:
+    """Write ``rows`` as a CSV file with a header of ``columns`` (``\n`` line ends), atomically; an OS error
+    becomes one :class:`SocEmuError` naming ``source`` (default: the path)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    try:
+        return atomic_write_text(path, buffer.getvalue())
+    except OSError as exc:
+        raise SocEmuError(f"cannot write: {exc.strerror}", source=source or str(path)) from None
 
 
 def prepare_output_dir(path: str | os.PathLike[str], flag: str, files: Iterable[str] = ()) -> Path:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from soc_emu.engine.view import SystemView, TaskRef
-from soc_emu.model.platform import Platform, ProcessingElement
+from soc_emu.model.platform import Platform, ProcessingElement, link_transfer_time
 from soc_emu.model.taskgraph import TaskGraph
 
 #: Queues up to this length are simulated task by task; longer ones use the engine's queued-work total.
@@ -163,7 +163,7 @@ class LinkArrays:
             if f != f:
                 return np.full(self.num_pes, math.inf)
             if volume > 0:
-                np.maximum(t, f + (self.latency[where[src]] + volume / self.bandwidth[where[src]]), out=t)
+                np.maximum(t, f + link_transfer_time(self.latency[where[src]], self.bandwidth[where[src]], volume), out=t)
             else:
                 np.maximum(t, f, out=t)
         return t
@@ -247,7 +247,7 @@ class MeanCosts:
         """``c_bar``: mean communication cost of an edge carrying ``volume``."""
         if volume <= 0:
             return 0.0
-        return self.mean_latency_us + volume / self.mean_bandwidth
+        return link_transfer_time(self.mean_latency_us, self.mean_bandwidth, volume)
 
     def mean_exec(self, kernel: str) -> float:
         """``w_bar``: mean slot time (launch overhead + execution) of ``kernel`` over the PEs that run it

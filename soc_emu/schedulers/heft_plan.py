@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from soc_emu.errors import SocEmuError
-from soc_emu.model.platform import Platform
+from soc_emu.model.platform import Platform, link_transfer_time
 from soc_emu.model.taskgraph import TaskGraph
 from soc_emu.schedulers.estimates import MeanCosts, upward_ranks
 
@@ -137,7 +137,7 @@ class CostModel:
         """Time to move ``volume`` from ``src_pe`` to ``dst_pe`` (same formula as the platform's)."""
         if volume <= 0:
             return 0.0
-        return self.latency[src_pe][dst_pe] + volume / self.bandwidth[src_pe][dst_pe]
+        return link_transfer_time(self.latency[src_pe][dst_pe], self.bandwidth[src_pe][dst_pe], volume)
 
     def info(self, graph: TaskGraph) -> GraphPlanInfo:
         """The (cached) ranks, order and candidate PEs of ``graph``."""
@@ -415,7 +415,7 @@ def plan(
             ready = floor
             for src_pe, f, volume in inputs:
                 if volume > 0:
-                    f += latency[src_pe][pe] + volume / bandwidth[src_pe][pe]
+                    f += link_transfer_time(latency[src_pe][pe], bandwidth[src_pe][pe], volume)
                 if f > ready:
                     ready = f
             if ready + duration + b >= best_score:

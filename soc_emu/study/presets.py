@@ -113,7 +113,7 @@ def _or_default(value: Any) -> Any:
 def bound_spec(*, platform: str, workloads: Sequence[str], schedulers: Sequence[str],
                solver_options: dict[str, Any]) -> dict[str, Any]:
     """``soc-emu bound``: one job of every suite instance under each graded scheduler and the ``optimal``
-    scheduler (labelled ``optimal``; see :mod:`soc_emu.optimal.bound` for the gaps)."""
+    scheduler (labelled ``optimal``; see :mod:`soc_emu.optimal.gaps` for the gaps)."""
     optimal = {"name": "optimal", "options": dict(solver_options), "label": "optimal"}
     return {"name": "bound", "seeds": [0], "jobs": 1, "platforms": [platform], "workloads": list(workloads),
             "schedulers": [*schedulers, optimal]}

@@ -23,7 +23,6 @@ The runner knows no scheduler by name: the registry resolves every name, and the
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from soc_emu.errors import SocEmuError
+from soc_emu.output.files import atomic_write_csv, atomic_write_text
 from soc_emu.study.backends import Backend, make_backend
 from soc_emu.study.expand import RunSpec, expand
 from soc_emu.study.spec import StudySpec
@@ -164,14 +164,10 @@ def write_provenance(out: Path, spec: StudySpec, runs: int, command_line: Sequen
 def write_summary(path: Path, summary: list[dict[str, Any]]) -> None:
     """``summary.csv`` (per-PE-type utilisation as one JSON cell)."""
     if not summary:
-        path.write_text("", encoding="utf-8")
+        atomic_write_text(path, "")
         return
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(summary[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in summary:
-            writer.writerow({k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else cell(v)
-                             for k, v in row.items()})
+    atomic_write_csv(path, ({k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else cell(v)
+                             for k, v in row.items()} for row in summary), list(summary[0]))
 
 
 def check_schedulers(spec: StudySpec) -> None:

@@ -12,7 +12,8 @@
 * Communication: the communication-to-computation ratio ``ccr`` is the mean edge transfer time between
   two different PEs divided by the mean task cost. Edge volumes are ``U(0.5, 1.5) * v`` where ``v`` is
   chosen so that the mean transfer time over all ordered pairs of different PEs equals ``ccr * mean_exec_us``
-  (latency included; volumes are 0 when latency alone exceeds it).
+  (latency included; volumes are 0 when latency alone exceeds it). That mean is
+  :meth:`Platform.mean_transfer_terms`; HEFT's ``c_bar`` (mean bandwidth) is lower on uneven links.
 
 The ``random:`` workload spec (see :func:`parse_random_spec`) reads
 ``random:tasks=40,fanout=3,ccr=0.5,het=0.5,seed=1[,shape=1.0][,exec=20]``; the seed makes the graph
@@ -104,22 +105,6 @@ def _layers(n: int, shape: float, rng: np.random.Generator) -> list[list[int]]:
     return layers
 
 
-def _mean_transfer_per_unit(platform: Platform) -> tuple[float, float]:
-    """Mean latency and mean time per volume unit over ordered pairs of different PEs."""
-    n = len(platform.pes)
-    if n < 2:
-        return 0.0, 1.0
-    lat = inv = 0.0
-    for i in range(n):
-        for j in range(n):
-            if i != j:
-                link = platform.link(i, j)
-                lat += link.latency_us
-                inv += 1.0 / link.bandwidth
-    pairs = n * (n - 1)
-    return lat / pairs, inv / pairs
-
-
 def generate(spec: RandomDagSpec, platform: Platform, rng: np.random.Generator) -> tuple[TaskGraph, Platform]:
     """A random DAG for ``spec`` and ``platform`` extended with its kernels (every PE runs every task)."""
     n = spec.tasks
@@ -151,7 +136,7 @@ def generate(spec: RandomDagSpec, platform: Platform, rng: np.random.Generator) 
                                                           for i, k in enumerate(kernels)}})
         for pe in platform.pes
     )
-    mean_lat, per_unit = _mean_transfer_per_unit(platform)
+    mean_lat, per_unit = platform.mean_transfer_terms()
     target = spec.ccr * spec.mean_exec_us
     base_volume = max(0.0, (target - mean_lat) / per_unit) if per_unit > 0 else 0.0
     ordered = sorted(edges)

@@ -118,17 +118,22 @@ def _alive(pid: int) -> bool:
 
 
 def _children(pid: int) -> list[int]:
-    """PIDs of the live (not zombie) children of ``pid``, from /proc."""
-    kids = []
+    """PIDs of the live (not zombie) descendants of ``pid``, from /proc (the local backend's workers are
+    children of its fork server, itself a child of ``pid``)."""
+    parent_of = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid and _alive(int(entry.name)):
-                kids.append(int(entry.name))
-    return kids
+            parent_of[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [child for child, parent in parent_of.items() if parent in frontier]
+        found += [k for k in kids if _alive(k)]
+        frontier = kids
+    return found
 
 
 @pytest.mark.parametrize(("sig", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
@@ -143,10 +148,10 @@ def test_an_interrupted_training_stops_its_workers_with_one_line(tmp_path: Path,
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
-        while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + resource tracker
+        while len(_children(proc.pid)) < 4 and time.monotonic() < deadline:  # 2 workers, fork server, resource tracker
             time.sleep(0.2)
         workers = _children(proc.pid)
-        assert len(workers) >= 3, "the worker pool did not start"
+        assert len(workers) >= 4, "the worker pool did not start"
         time.sleep(1.0)
         sent = time.monotonic()
         if sig == "SIGINT":

@@ -10,7 +10,8 @@ import pytest
 from soc_emu.cli import main
 from soc_emu.formats import load_workload
 from soc_emu.formats.dag_files import write_graphml, write_node_link
-from soc_emu.optimal.bound import grade, random_suite, summarize_gaps
+from soc_emu.optimal.gaps import grade, summarize_gaps
+from soc_emu.optimal.suites import random_suite
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

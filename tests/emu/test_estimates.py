@@ -52,6 +52,19 @@ def test_mean_costs_by_hand() -> None:
     assert list(CostModel(_two_cluster_platform()).info(graph).ranks) == ranks
 
 
+def test_exact_mean_transfer_differs_from_heft_c_bar_by_hand() -> None:
+    """The platform's exact mean transfer (mean of 1/B, used by the random DAG generator for its CCR) and
+    HEFT's c_bar (1/mean B) on the same uneven links."""
+    platform = _two_cluster_platform()
+    latency, per_unit = platform.mean_transfer_terms()
+    assert latency == pytest.approx((2 * 1.0 + 4 * 3.0) / 6)
+    assert per_unit == pytest.approx((2 / 8.0 + 4 / 2.0) / 6)
+    pairs = [(a, b) for a in range(3) for b in range(3) if a != b]
+    exact = sum(platform.transfer_time(a, b, 12.0) for a, b in pairs) / len(pairs)
+    assert latency + 12.0 * per_unit == pytest.approx(exact)
+    assert MeanCosts(platform).mean_comm(12.0) < exact  # 1/mean(B) < mean(1/B)
+
+
 def test_one_pe_has_no_communication() -> None:
     pe = ProcessingElement(0, "P", "cpu", "c", 1, {"k": 1.0})
     assert MeanCosts(Platform("one", (pe,), Interconnect(default=Link(bandwidth=1.0)))).mean_comm(100.0) == 0.0

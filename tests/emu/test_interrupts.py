@@ -54,7 +54,7 @@ def test_signal_stops_a_run_with_one_line_and_valid_partial_outputs(tmp_path, si
     proc = start_long_run("--out", str(out_dir))
     out, err, took = interrupt(proc, sig, out_dir / "config.json")
     assert proc.returncode == status, err
-    assert took < 5, f"took {took:.1f} s to stop"  # a hang detector; typically ~0.1 s
+    assert took < 20, f"took {took:.1f} s to stop"  # a hang detector (typically ~0.1 s), not a speed test
     assert out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"soc-emu: interrupted by {sig.name} at simulated time ")
     assert f"partial results in {out_dir}" in err

@@ -183,3 +183,16 @@ def test_gantt_png_is_written_and_capped(tmp_path) -> None:
 def test_write_json_turns_nan_into_null(tmp_path) -> None:
     p = write_json(tmp_path / "m.json", {"a": math.nan, "b": [1.0, math.inf], "c": {"d": 2}})
     assert json.loads(p.read_text()) == {"a": None, "b": [1.0, None], "c": {"d": 2}}
+
+
+def test_atomic_csv_writes_whole_files_and_names_the_source(tmp_path) -> None:
+    from soc_emu.errors import SocEmuError
+    from soc_emu.output.files import atomic_write_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text("old contents\n", encoding="utf-8")
+    atomic_write_csv(path, [{"a": 1, "b": "x"}, {"a": 2, "b": "y,z"}], ["a", "b"])
+    assert path.read_text(encoding="utf-8") == 'a,b\n1,x\n2,"y,z"\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary file left behind
+    with pytest.raises(SocEmuError, match=r"--csv .*missing/t.csv: cannot write"):
+        atomic_write_csv(tmp_path / "missing" / "t.csv", [], ["a"], source=f"--csv {tmp_path}/missing/t.csv")

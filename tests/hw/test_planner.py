@@ -84,7 +84,8 @@ def test_pruned_datapaths_follow_the_program():
 
 @pytest.mark.parametrize("kwargs, flag", [
     ({"budget": {"lanes": 6}}, "--lanes"),
-    ({"sizes": {"d_h1": 100}}, "--lanes"),
+    ({"sizes": {"d_h1": 2.5}}, "--size"),
+    ({"sizes": {"tokens": 5000}}, "--size"),          # beyond the ISA's 12-bit loop bounds
     ({"sizes": {"bogus": 3}}, "--size"),
     ({"budget": {"words_per_cycle": 32}}, "--lanes"),
     ({"budget": {"cores": 2}, "variant": "dataflow"}, "--cores"),
@@ -221,14 +222,13 @@ def test_cnn_intar_is_never_estimated_worse_than_either_baseline():
 
 
 @pytest.mark.parametrize("variant, kwargs, flag", [
-    ("sequential", {"sizes": {"channels": 24}}, "--lanes"),       # 16 lanes do not divide 24 channels
-    ("sequential", {"budget": {"lanes": 32}}, "--lanes"),         # 32 lanes > 16 output channels
+    ("sequential", {"sizes": {"channels": 24}}, "--weight-bytes"),  # padded to 32: all tiles resident > 16 KiB
     ("dataflow", {"budget": {"lanes": 8}}, "--lanes"),            # 4 cores need >= 4 lanes each
     ("intar", {"sizes": {"channels": 0}}, "--size"),
     ("sequential", {"sizes": {"tokens": 8}}, "--size"),
     ("dataflow", {"budget": {"cores": 3}}, "--cores"),
     ("intar", {"budget": {"buffer_bytes": 100}}, "--buffer-bytes"),
-    ("sequential", {"sizes": {"height": 3, "width": 5, "c_in": 3}}, "--words-per-cycle"),  # 45-element input
+    ("sequential", {"sizes": {"height": 5000}}, "--size"),       # beyond the ISA's 12-bit fields
 ])
 def test_cnn_bad_parameters_raise_one_clear_error(variant, kwargs, flag):
     with pytest.raises(HwError) as info:
@@ -395,15 +395,15 @@ def _check_dynamic_weight_layout(design, graph) -> None:
         p_instr, c_instr = design.cores[pc].program[pi], design.cores[cc].program[ci]
         width, lanes = design.cores[pc].lanes, design.cores[cc].lanes
         memory: dict[int, tuple[int, int]] = {}
-        for m in range(producer.m):
-            for col in range(producer.n):
+        for m in range(p_instr.m_bound):                    # the (padded) producer's rows and columns
+            for col in range(p_instr.n_tiles * width):
                 nt, j = divmod(col, width)
                 address = p_instr.y_base + nt * p_instr.y_tinc + m * p_instr.y_stride + j
                 assert address not in memory, (name, m, col)
                 memory[address] = (m, col)
         region = design.region(name)
         assert all(region.line * B <= a < (region.line + region.lines) * B for a in memory), name
-        assert c_instr.w_base == region.line and c_instr.k_bound == producer.m
+        assert c_instr.w_base == region.line and c_instr.k_bound == p_instr.m_bound >= producer.m
         for nt in range(c_instr.n_tiles):
             for k in range(c_instr.k_bound):
                 for j in range(lanes):
@@ -430,10 +430,10 @@ def test_attention_default_budget_is_applied_and_overrides_merge_onto_it():
 
 @pytest.mark.parametrize("budget, infeasible", [
     (None, ()),
-    ({"lanes": 64}, ("sequential",)),                         # one 64-lane core > the 32 columns of kt and s
+    ({"lanes": 64}, ()),                                      # one 64-lane core: kt and s padded to 64 columns
     ({"buffer_bytes": 8192}, ()),
     ({"words_per_cycle": 8}, ("dataflow",)),                  # five cores of >= 8 lanes need 40
-    ({"words_per_cycle": 8, "lanes": 64}, ("sequential",)),
+    ({"words_per_cycle": 8, "lanes": 64}, ()),
 ])
 def test_attention_variants_use_exactly_the_budgets_lanes(budget, infeasible):
     expected = make_budget(budget, "attention")
@@ -529,12 +529,20 @@ def test_attention_dataflow_semaphores_point_at_the_producer_cores():
     # streams only where a task reads the previous one's output: q -> s -> o; kt, v go off-chip
     assert [(st.producer, st.consumer) for st in design.streams] == [(where["q"][0], where["s"][0]),
                                                                       (where["s"][0], where["o"][0])]
-    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =rows=> \[s @\d+\] =whole=> \[o @\d+\]",
+    assert re.fullmatch(r"\[kt @\d+\] \| \[v @\d+\] \| \[q @\d+\] =rows=> \[s @\d+\] =(rows|whole)=> \[o @\d+\]",
                         design.decisions["mapping"]), design.decisions["mapping"]
     assert s.x_src == o.x_src == XSource.RING
+    # the same cores with the probabilities buffered whole (the planner may prefer a row stream)
+    from hw.planner.lower import Group, Mapping, lower
+
+    groups = tuple(Group((c.program[0].task,), c.lanes) for c in design.cores)
+    design = lower(build_kernel("attention"), Mapping(groups, ("none", "none", "rows", "whole")), design.budget,
+                   "dataflow")
+    q, s, o = (design.cores[where[name][0]].program[0] for name in ("q", "s", "o"))
     # Q (32 x 128 = 4096 bytes) cannot be buffered whole within 2560 bytes: q streams it row by row,
     # pixel-major, and s reads the rows row-major, freeing each once its N tiles are done
-    assert q.m_outer and q.dst == Dest.STREAM and not q.softmax and design.decisions["spilled"] == []
+    assert q.m_outer and q.dst == Dest.STREAM and not q.softmax
+    assert plan("attention", "dataflow").decisions["spilled"] == []
     assert (s.x_stride, s.x_tlog, s.x_tstride, s.x_end, s.x_rows) == (128, 15, 0, 32 * 128, True)
     # o reads the softmax rows whole, row-major
     assert (o.x_stride, o.x_tlog, o.x_tstride, o.x_rows, o.m_outer) == (32, 15, 0, False, False)
@@ -664,8 +672,8 @@ def test_attention_intar_is_never_estimated_worse_than_either_baseline():
     ("dataflow", {"budget": {"cores": 4}}, "--cores"),                 # five tasks, one core each
     ("dataflow", {"budget": {"buffer_bytes": 319}}, "--buffer-bytes"),   # rows rings need 2 x 128 + 2 x 32
     ("dataflow", {"budget": {"lanes": 16}}, "--lanes"),                # five cores of >= 4 lanes
-    ("sequential", {"budget": {"lanes": 64}}, "--lanes"),              # 64 lanes > 32 columns of kt and s
-    ("sequential", {"sizes": {"d_head": 48}}, "--lanes"),
+    ("sequential", {"budget": {"lanes": 48}}, "--lanes"),              # not a power of two
+    ("sequential", {"sizes": {"d_model": 4096}}, "--size"),            # beyond the ISA's 12-bit fields
     ("intar", {"sizes": {"seq": 0}}, "--size"),
     ("intar", {"sizes": {"heads": 2}}, "--size"),
     ("sequential", {"budget": {"cores": 0}}, "--cores"),

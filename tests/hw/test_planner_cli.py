@@ -30,6 +30,17 @@ def test_generate_budget_and_size_flags_change_the_schedule(tmp_path):
     assert main(["hw", "generate", "--kernel", "mlp", "--variant", "sequential", "--out", str(tmp_path)]) == 0
     tight = json.loads((tmp_path / "mlp_sequential_schedule.json").read_text())
     assert roomy["decisions"]["spilled"] == [] and tight["decisions"]["spilled"] == ["fc2"]
+    assert tight["padding"] == {}
+
+
+def test_generate_an_unaligned_size_records_the_padding(tmp_path):
+    assert main(["hw", "generate", "--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=200",
+                 "--size", "d_in=7", "--out", str(tmp_path)]) == 0
+    schedule = json.loads((tmp_path / "mlp_sequential_schedule.json").read_text())
+    assert schedule["decisions"]["sizes"]["d_h1"] == 200
+    assert schedule["padding"]["w1"] == {"shape": [7, 200], "padded_shape": [8, 208]}
+    assert schedule["padding"]["x"] == {"shape": [8, 7], "padded_shape": [8, 8]}
+    assert schedule["cores"][0]["program"][1]["k_bound"] == 208
 
 
 def test_generate_cnn_dataflow_writes_convolution_programs(tmp_path):
@@ -96,7 +107,8 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     # Q streams row by row (q -> s is a rows cut): both ends pixel-major, s frees each row of its ring
     q = schedule["cores"][2]["program"][0]
     assert "=rows=> [s" in schedule["decisions"]["mapping"]
-    assert (q["m_outer"], q["dst"], s["x_rows"], o["x_rows"]) == (True, "stream", True, False)
+    assert (q["m_outer"], q["dst"], s["x_rows"]) == (True, "stream", True)
+    assert o["x_rows"] == ("=rows=> [o" in schedule["decisions"]["mapping"])
     assert schedule["cores"][3]["ring_words"] == 2 * 128
     assert schedule["streams"] == [{"producer": 2, "consumer": 3, "depth": 16},
                                    {"producer": 3, "consumer": 4, "depth": 16}]
@@ -109,21 +121,19 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     (["--kernel", "mlp", "--variant", "sequential", "--weight-bytes", "4096"], "--weight-bytes"),
     (["--kernel", "mlp", "--variant", "sequential", "--weight-bytes", "0"], "--weight-bytes"),
     (["--kernel", "attention", "--variant", "intar", "--weight-bytes", "100"], "--weight-bytes"),
-    (["--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=100"], "--lanes"),
+    (["--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=-3"], "--size"),
+    (["--kernel", "mlp", "--variant", "sequential", "--size", "tokens=5000"], "--size"),
     (["--kernel", "mlp", "--variant", "sequential", "--size", "d_h1=x"], "--size"),
     (["--kernel", "ffn", "--variant", "dataflow", "--cores", "1"], "--cores"),
-    (["--kernel", "cnn", "--variant", "sequential", "--size", "channels=24"], "--lanes"),
+    (["--kernel", "cnn", "--variant", "sequential", "--size", "channels=24"], "--weight-bytes"),
     (["--kernel", "cnn", "--variant", "dataflow", "--size", "channels=0"], "--size"),
     (["--kernel", "cnn", "--variant", "intar", "--size", "tokens=8"], "--size"),
     (["--kernel", "cnn", "--variant", "dataflow", "--cores", "3"], "--cores"),
     (["--kernel", "cnn", "--variant", "dataflow", "--buffer-bytes", "1024"], "--buffer-bytes"),
-    (["--kernel", "cnn", "--variant", "sequential", "--size", "height=3", "--size", "width=5", "--size", "c_in=3"],
-     "--words-per-cycle"),
     (["--kernel", "attention", "--variant", "dataflow", "--cores", "4"], "--cores"),
     (["--kernel", "attention", "--variant", "dataflow", "--buffer-bytes", "319"], "--buffer-bytes"),
     (["--kernel", "attention", "--variant", "dataflow", "--lanes", "16"], "--lanes"),
-    (["--kernel", "attention", "--variant", "sequential", "--lanes", "64"], "--lanes"),
-    (["--kernel", "attention", "--variant", "sequential", "--size", "d_head=48"], "--lanes"),
+    (["--kernel", "attention", "--variant", "sequential", "--lanes", "48"], "--lanes"),
     (["--kernel", "attention", "--variant", "intar", "--size", "seq=0"], "--size"),
     (["--kernel", "attention", "--variant", "intar", "--size", "heads=2"], "--size"),
     (["--kernel", "attention", "--variant", "sequential", "--cores", "0"], "--cores"),

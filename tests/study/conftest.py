@@ -1,22 +1,11 @@
-"""Fixtures of the study tests: small specs, and one in-process Ray (2 CPUs) shared by the whole session."""
+"""Fixtures of the study tests: small specs (the session's in-process Ray is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def ray_session() -> Iterator[Any]:
-    """Ray started once in this process with 2 CPUs (about 6 s), shut down after the last test."""
-    ray = pytest.importorskip("ray")
-    import logging
-
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def _small_spec_data(**changes: Any) -> dict[str, Any]:
