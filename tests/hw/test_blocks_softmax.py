@@ -43,9 +43,9 @@ def test_softmax_row_takes_documented_cycles() -> None:
     cycles: dict[str, list[int]] = {}
     stream_through(dut, {"i": x.reshape(-1, width).tolist()}, {"o": x.size // width}, cycles=cycles)
     beats = row_len // width
-    # 4 beats, K = 7 + 16 + 4 = 27 (15 quotient bits skipped), two 2-level trees of one stage each
+    # 4 beats, K = 7 + 16 + 4 = 27 (15 quotient bits skipped), two 2-level trees, every level registered
     assert reciprocal_bits(bits, row_len) == 27
-    assert dut.row_cycles == 3 * beats + (27 - 14) + 5 + 1 + 1 == 32
+    assert dut.row_cycles == 3 * beats + (27 - 14) + 5 + 2 + 2 == 34
     stamps = cycles["o"]
     assert stamps[beats] - stamps[0] == dut.row_cycles   # first beat of row 1 vs row 0
     assert np.all(np.diff(stamps[:beats]) == 1)          # one output beat per cycle
