@@ -5,6 +5,7 @@ from __future__ import annotations
 from amaranth.hdl import Module, Value
 
 from hw.blocks.binary import BinaryStage
+from hw.blocks.pipeline import StagedRegisters
 from hw.blocks.vectors import saturate, wire
 
 
@@ -28,5 +29,5 @@ class ElementwiseAdd(BinaryStage):
 
     _name = "ElementwiseAdd"
 
-    def combine(self, m: Module, a: Value, b: Value, lane: int) -> Value:
+    def combine(self, m: Module, a: Value, b: Value, lane: int, stages: StagedRegisters) -> Value:
         return saturate(wire(m, a + b, f"sum{lane}"), self.bits)

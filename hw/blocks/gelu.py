@@ -9,7 +9,7 @@ from hw.golden.activations import gelu_table
 
 class GeLU(PiecewiseLinear):
     """PWL GeLU (x * Phi(x)) with inputs and outputs in Q``frac_bits``; breakpoints and the integer
-    formula are documented in :mod:`hw.golden.activations`. Latency 1 cycle, 1 beat per cycle.
+    formula are documented in :mod:`hw.golden.activations`. Latency 4 cycles, 1 beat per cycle.
 
     Parameters
     ----------

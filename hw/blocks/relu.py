@@ -5,6 +5,7 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Value
 
 from hw.blocks.elementwise import ElementwiseStage
+from hw.blocks.pipeline import StagedRegisters
 
 
 class ReLU(ElementwiseStage):
@@ -27,5 +28,5 @@ class ReLU(ElementwiseStage):
 
     _name = "ReLU"
 
-    def element(self, m: Module, x: Value, lane: int) -> Value:
+    def element(self, m: Module, x: Value, lane: int, stages: StagedRegisters) -> Value:
         return Mux(x < 0, 0, x)

@@ -52,7 +52,9 @@ def plan_key(plan: DesignPlan) -> str:
         "budget": [plan.budget.words_per_cycle, plan.budget.latency],
     }, sort_keys=True, default=str)
     sources = hashlib.sha256()
-    for path in sorted((Path(__file__).resolve().parents[1]).glob("[bcd]*/*.py")):     # blocks, core, designs
+    # every package whose code shapes the RTL: the stream blocks and the golden tables they embed too
+    for path in sorted(p for package in ("blocks", "core", "designs", "golden")
+                       for p in (Path(__file__).resolve().parents[1] / package).glob("*.py")):
         sources.update(path.read_bytes())
     return hashlib.sha256((text + sources.hexdigest()).encode()).hexdigest()[:16]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from hw.implement.devices import DEFAULT_DEVICE, find_device
-from hw.implement.place_route import place_and_route
-from hw.implement.synth import cell_counts, check_fits, netlist_resources, synthesise
+from hw.implement.place_route import NEXTPNR_OPTIONS, place_and_route
+from hw.implement.synth import SYNTH_OPTIONS, cell_counts, check_fits, netlist_resources, synthesise
 from hw.planner.plan import DesignPlan
 from hw.sim.paths import sim_build_dir
 
@@ -41,8 +41,9 @@ class CoreImplementation:
     critical_ns: float
     utilisation: dict[str, dict[str, int]]
     synth_seconds: float
-    pnr_seconds: float
+    pnr_seconds: float            # place-and-route wall time
     rtl_digest: str
+    pnr_cpu_seconds: float = 0.0  # nextpnr's own CPU time: its cost on one dedicated core
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
@@ -74,7 +75,8 @@ def implement_core(design: DesignPlan, index: int, *, device: str = DEFAULT_DEVI
     Raises :class:`HwError` for an unknown device/package, a core that does not fit, or a tool failure."""
     part, package = find_device(device, package)
     rtlil = core_rtlil(design, index).read_text()
-    options = {"device": part.name, "package": package, "target_mhz": target_mhz, "seed": seed}
+    options = {"device": part.name, "package": package, "target_mhz": target_mhz, "seed": seed,
+               "synth": list(SYNTH_OPTIONS), "nextpnr": list(NEXTPNR_OPTIONS)}
     digest = _digest(rtlil, options)
     cache = sim_build_dir() / "implement" / f"{digest}.json"
     if cache.is_file() and work_dir is None:
@@ -93,7 +95,8 @@ def implement_core(design: DesignPlan, index: int, *, device: str = DEFAULT_DEVI
                                 fmax_mhz=timing.fmax_mhz, critical_from=timing.critical_from,
                                 critical_to=timing.critical_to, critical_ns=timing.critical_ns,
                                 utilisation=timing.utilisation, synth_seconds=round(synth_seconds, 1),
-                                pnr_seconds=timing.seconds, rtl_digest=hashlib.sha256(rtlil.encode()).hexdigest()[:16])
+                                pnr_seconds=timing.seconds, rtl_digest=hashlib.sha256(rtlil.encode()).hexdigest()[:16],
+                                pnr_cpu_seconds=timing.cpu_seconds)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result.to_dict(), indent=1))
     return result

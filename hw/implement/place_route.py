@@ -20,6 +20,11 @@ from hw.implement.tools import run_tool
 BEL_RESOURCES = {"TRELLIS_COMB": "LUT4", "TRELLIS_FF": "FF", "MULT18X18D": "MULT18", "DP16KD": "DP16KD"}
 
 
+#: nextpnr options beyond the device, the clock and the seed (none today: the defaults, HeAP placement and
+#: router1).
+NEXTPNR_OPTIONS: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class TimingResult:
     """What one place-and-route run achieved."""
@@ -29,7 +34,8 @@ class TimingResult:
     critical_to: str              # ... and where it ends
     critical_ns: float            # its total delay
     utilisation: dict[str, dict[str, int]]   # resource -> {"used", "available"}
-    seconds: float
+    seconds: float                # wall time
+    cpu_seconds: float = 0.0      # nextpnr's own CPU time (one core, whatever the machine's load)
 
 
 def place_and_route(netlist: Path, work: Path, *, device: Device, package: str, target_mhz: float,
@@ -37,17 +43,18 @@ def place_and_route(netlist: Path, work: Path, *, device: Device, package: str, 
     """Run nextpnr-ecp5 on a ``synth_ecp5`` netlist in ``work``; returns its :class:`TimingResult`."""
     arguments = [device.nextpnr_flag, "--package", package, "--out-of-context", "--json", netlist.name,
                  "--freq", f"{target_mhz:g}", "--seed", str(seed), "--timing-allow-fail",
-                 "--report", "report.json"]
-    seconds = run_tool(f"yowasp-nextpnr-{device.family}", arguments, cwd=work, log="nextpnr.log",
-                       timeout_s=timeout_s)
-    return read_report(json.loads((work / "report.json").read_text()), seconds=seconds)
+                 "--report", "report.json", *NEXTPNR_OPTIONS]
+    run = run_tool(f"yowasp-nextpnr-{device.family}", arguments, cwd=work, log="nextpnr.log",
+                   timeout_s=timeout_s)
+    return read_report(json.loads((work / "report.json").read_text()), seconds=run.seconds,
+                       cpu_seconds=run.cpu_seconds)
 
 
 def _endpoint(step: dict[str, Any]) -> str:
     return f"{step['cell']}.{step['port']}" if step.get("port") else str(step.get("cell", "?"))
 
 
-def read_report(report: dict[str, Any], *, seconds: float = 0.0) -> TimingResult:
+def read_report(report: dict[str, Any], *, seconds: float = 0.0, cpu_seconds: float = 0.0) -> TimingResult:
     """A :class:`TimingResult` from nextpnr's ``--report`` JSON (the one clock's Fmax and worst path)."""
     clocks = report.get("fmax", {})
     if not clocks:
@@ -65,4 +72,5 @@ def read_report(report: dict[str, Any], *, seconds: float = 0.0) -> TimingResult
                           "available": int(report["utilization"][bel]["available"])}
                    for bel, name in BEL_RESOURCES.items() if bel in report.get("utilization", {})}
     return TimingResult(fmax_mhz=round(float(fmax["achieved"]), 2), critical_from=start, critical_to=end,
-                        critical_ns=round(delay, 3), utilisation=utilisation, seconds=round(seconds, 1))
+                        critical_ns=round(delay, 3), utilisation=utilisation, seconds=round(seconds, 1),
+                        cpu_seconds=round(cpu_seconds, 1))

@@ -7,16 +7,31 @@ only their working directory, so every file goes through one work folder. A fail
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from hw.errors import HwError
 
 #: How many of a failing tool's last output lines the error quotes.
 ERROR_LINES = 4
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """How long one tool run took."""
+
+    seconds: float        # wall time (inflated by whatever else the machine runs)
+    cpu_seconds: float    # the tool's own user + system CPU time: its cost on one dedicated core
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def find_tool(name: str) -> str:
@@ -37,12 +52,12 @@ def last_error_lines(output: str, count: int = ERROR_LINES) -> str:
     return " | ".join((errors or lines)[-count:]) or "no output"
 
 
-def run_tool(name: str, arguments: list[str], *, cwd: Path, log: str, timeout_s: float | None = None) -> float:
-    """Run tool ``name`` in ``cwd``, its output into ``cwd/log``; returns the wall time in seconds.
+def run_tool(name: str, arguments: list[str], *, cwd: Path, log: str, timeout_s: float | None = None) -> ToolRun:
+    """Run tool ``name`` in ``cwd``, its output into ``cwd/log``; returns its wall and CPU time.
 
     Raises :class:`HwError` (``source`` = the tool) quoting its last error lines when it fails or times out."""
     command = [find_tool(name), *arguments]
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), _children_cpu_seconds()
     try:
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
@@ -53,4 +68,4 @@ def run_tool(name: str, arguments: list[str], *, cwd: Path, log: str, timeout_s:
     (cwd / log).write_text(output)
     if done.returncode:
         raise HwError(f"failed (exit {done.returncode}): {last_error_lines(output)}", source=name)
-    return time.monotonic() - started
+    return ToolRun(seconds=time.monotonic() - started, cpu_seconds=_children_cpu_seconds() - cpu_started)

@@ -62,3 +62,45 @@ def test_pwl_golden_approximates_the_real_function(golden, exact, frac_bits: int
 def test_pwl_golden_saturates_large_inputs() -> None:
     # Right of the last breakpoint the output is x itself; x = 127 (7.94 in Q4) stays 127.
     assert gelu(np.array([127, -128]), bits=8, frac_bits=4).tolist() == [127, 0]
+
+
+@pytest.mark.parametrize("block,latency", [(ReLU, 1), (GeLU, 4), (SiLU, 4)])
+def test_activation_latency_and_throughput(block, latency: int) -> None:
+    """The first result leaves ``LATENCY`` cycles after the first input (cycle 0), then one per cycle."""
+    kwargs = {} if block is ReLU else {"frac_bits": 4}
+    dut = block(bits=8, width=2, **kwargs)
+    assert dut.LATENCY == latency
+    x = _vectors(np.random.default_rng(5), 8, 2, 12)
+    cycles: dict[str, list[int]] = {}
+    stream_through(dut, {"i": x.tolist()}, {"o": len(x)}, cycles=cycles)
+    assert cycles["o"][0] == latency
+    assert np.all(np.diff(cycles["o"]) == 1)
+
+
+def test_a_held_output_fills_the_pipeline_and_its_skid_register_then_stops_the_input() -> None:
+    """With ``o`` never ready, SiLU takes exactly LATENCY + 1 beats (its stages and the skid register)
+    and then holds ``i.ready`` low; released, it delivers them all in order."""
+    from hw.sim.amaranth_streams import receive, run_testbenches
+
+    dut = SiLU(bits=8, width=1, frac_bits=4)
+    x = [[v] for v in range(-20, 20, 3)]
+    accepted: list[int] = []
+
+    async def sender(ctx) -> None:
+        ctx.set(dut.i.valid, 1)
+        for cycle in range(3 * dut.LATENCY):
+            ctx.set(dut.i.payload, x[len(accepted)])
+            _, _, ready = await ctx.tick().sample(dut.i.ready)
+            if ready:
+                accepted.append(cycle)
+        ctx.set(dut.i.valid, 0)
+
+    got: list = []
+
+    async def receiver(ctx) -> None:
+        await ctx.tick().repeat(3 * dut.LATENCY + 1)
+        got.extend(await receive(ctx, dut.o, dut.LATENCY + 1))
+
+    run_testbenches(dut, sender, receiver, deadline_cycles=200)
+    assert accepted == list(range(dut.LATENCY + 1))
+    assert got == silu(np.asarray(x[:dut.LATENCY + 1]), bits=8, frac_bits=4).tolist()

@@ -45,3 +45,15 @@ def test_mul_requant_matches_golden(bits: int, shift: int) -> None:
 def test_mul_requant_golden_rounds_half_up() -> None:
     # 3 * 1 = 3, >> 1 with rounding: (3 + 1) >> 1 = 2; -3 -> (-3 + 1) >> 1 = -1.
     assert mul_requant(np.array([3, -3]), np.array([1, 1]), bits=8, shift=1).tolist() == [2, -1]
+
+
+@pytest.mark.parametrize("block,latency", [(ElementwiseAdd, 1), (ElementwiseMul, 3)])
+def test_binary_latency_and_throughput(block, latency: int) -> None:
+    """The first result leaves ``LATENCY`` cycles after the first operands (cycle 0), then one per cycle."""
+    dut = block(bits=8, width=2) if block is ElementwiseAdd else block(bits=8, width=2, shift=4)
+    assert dut.LATENCY == latency
+    a, b = _operands(3, 8, 2, 10)
+    cycles: dict[str, list[int]] = {}
+    stream_through(dut, {"a": a.tolist(), "b": b.tolist()}, {"o": len(a)}, cycles=cycles)
+    assert cycles["o"][0] == latency
+    assert np.all(np.diff(cycles["o"]) == 1)

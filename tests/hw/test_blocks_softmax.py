@@ -23,7 +23,8 @@ def _scores(seed: int, bits: int, rows: int, row_len: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bits,width,row_len,in_frac_bits,stall", [
-    (8, 4, 16, 4, 0.3), (16, 2, 8, 8, 0.4), (8, 1, 5, 2, 0.0), (16, 4, 4, 3, 0.5)])
+    (8, 4, 16, 4, 0.3), (16, 2, 8, 8, 0.4), (8, 1, 5, 2, 0.0), (16, 4, 4, 3, 0.5),
+    (8, 1, 24, 4, 0.8)])     # rows longer than the output FIFO, under heavy back-pressure
 def test_softmax_matches_golden(bits: int, width: int, row_len: int, in_frac_bits: int, stall: float) -> None:
     x = _scores(row_len, bits, 5, row_len)
     dut = Softmax(bits=bits, width=width, row_len=row_len, in_frac_bits=in_frac_bits)
@@ -42,9 +43,11 @@ def test_softmax_row_takes_documented_cycles() -> None:
     cycles: dict[str, list[int]] = {}
     stream_through(dut, {"i": x.reshape(-1, width).tolist()}, {"o": x.size // width}, cycles=cycles)
     beats = row_len // width
-    per_row = 3 * beats + reciprocal_bits(bits, row_len) + 1
+    # 4 beats, K = 7 + 16 + 4 = 27 (15 quotient bits skipped), two 2-level trees, every level registered
+    assert reciprocal_bits(bits, row_len) == 27
+    assert dut.row_cycles == 3 * beats + (27 - 14) + 5 + 2 + 2 == 34
     stamps = cycles["o"]
-    assert stamps[beats] - stamps[0] == per_row          # first beat of row 1 vs row 0
+    assert stamps[beats] - stamps[0] == dut.row_cycles   # first beat of row 1 vs row 0
     assert np.all(np.diff(stamps[:beats]) == 1)          # one output beat per cycle
 
 

@@ -74,3 +74,4 @@ def test_a_four_lane_core_places_routes_and_meets_the_fmax_floor(tmp_path: Path)
     assert used["MULT18"] == 4                          # one multiplier per lane
     assert used["DP16KD"] >= 1                          # the weight buffer is block RAM
     assert 0 < used["LUT4"] < 5000 and used["FF"] > 0
+    assert 0 < result.pnr_cpu_seconds               # nextpnr's own CPU time, the one-core cost
