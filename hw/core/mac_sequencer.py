@@ -59,7 +59,7 @@ class MacSequencer(wiring.Component):
     x_chip, x_offchip : In(stream.Signature(signed(8))) (as configured)
         Operands from the X reader / the X loader.
     w_filled : In(32), entry_filled : In(1)
-        Weight entries received, and a pulse in the cycle one more is complete.
+        Weight entries written: ``w_filled + entry_filled`` (see :class:`hw.core.weight_fetcher.WeightFetcher`).
     w_addr : Out, w_released : Out(32)
         The weight entry the step reads, and entries the array has finished with.
     issue, x, first, last, init, to_psum, shift, relu, psum_addr, meta : Out
@@ -155,7 +155,11 @@ class MacSequencer(wiring.Component):
         need_step = Signal(signed(CNT_BITS + 1))
         m.d.comb += need_step.eq(Mux(pixel_major, Mux(nt == n_last, -wofs, k_last + 1),
                                      Mux(mm == m_last, k_last + 1, 0)))
-        m.d.sync += margin.eq(margin + self.entry_filled - Mux(step & last_k, need_step, 0))
+        # both next margins are computed from registers; the step only selects one (no carry chain after it)
+        kept = Signal.like(margin)
+        moved = Signal.like(margin)
+        m.d.comb += [kept.eq(margin + self.entry_filled), moved.eq(margin - need_step + self.entry_filled)]
+        m.d.sync += margin.eq(Mux(step & last_k, moved, kept))
 
         m.d.comb += [
             self.issue.eq(step), self.first.eq(kk == 0), self.last.eq(last_k), self.init.eq(cur.acc_init),
@@ -170,7 +174,7 @@ class MacSequencer(wiring.Component):
                 with m.If(self.start):
                     m.next = "DECODE"
             with m.State("DECODE"):
-                m.d.sync += margin.eq(self.w_filled + self.entry_filled - wptr - rom.k_bound)
+                m.d.sync += margin.eq((self.w_filled + self.entry_filled) - (wptr + rom.k_bound))
                 # partial sums another instruction is still writing are read only once it has written them
                 with m.If(~rom.acc_init | self.pipe_empty):
                     m.d.sync += [self.reconf.eq(self.reconf + 1),

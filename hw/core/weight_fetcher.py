@@ -4,7 +4,7 @@ For every instruction the fetcher streams its ``n_tiles`` weight tiles (``k_boun
 int8 weights each, ``L/B`` off-chip lines per entry, consecutive from line ``w_base``) from off-chip
 into a circular buffer of ``depth`` entries. It runs ahead of the MAC array by as many tiles as the
 buffer holds (double buffering and more): a tile is requested only once its entries are free, i.e.
-``allocated + k_bound - released <= depth``. An instruction with ``w_dep`` first waits until core
+``allocated + k_bound - released <= depth`` (a registered compare). An instruction with ``w_dep`` first waits until core
 ``w_core`` has retired ``w_count`` instructions (its weights are results another core wrote off-chip).
 
 Bursts are at most ``MAX_BURST`` lines; each burst's length is registered one state before it is
@@ -53,8 +53,9 @@ class WeightFetcher(wiring.Component):
         Every core's retired-instruction count.
     released : In(32)
         Entries the MAC array has finished with (frees buffer space).
-    filled : Out(32)
-        Entries completely received so far; ``entry_filled`` is high in the cycle one completes.
+    filled : Out(32), entry_filled : Out(1)
+        Registered: the entries completely received before this cycle (``filled``), of which the last one
+        was completed in the previous cycle (``entry_filled``); ``filled + entry_filled`` are written.
     rd_addr : In, rd_data : Out(8 * lanes)
         Synchronous buffer read: entry ``rd_addr`` (modulo ``depth``) one cycle later.
     """
@@ -92,15 +93,17 @@ class WeightFetcher(wiring.Component):
         read = wbuf.read_port()
         m.d.comb += [read.addr.eq(self.rd_addr), self.rd_data.eq(read.data)]
         fill_lines = Signal(CNT_BITS)       # weight lines received so far
-        m.d.comb += self.filled.eq(fill_lines >> lines_log2)
+        entries = fill_lines >> lines_log2
+        # registered outputs: the count as of the previous cycle, and whether that cycle completed an entry
+        m.d.sync += [self.filled.eq(entries), self.entry_filled.eq(0)]
         with m.If(self.rd_w.resp_valid):
             m.d.comb += [
-                write.addr.eq(self.filled[:self.addr_bits]),
+                write.addr.eq(entries[:self.addr_bits]),
                 write.data.eq(Cat(*[self.rd_w.resp_data] * (L // B))),
                 write.en.eq(Const(1, L // B) << fill_lines[:lines_log2] if lines_log2 else 1),
-                self.entry_filled.eq(fill_lines[:lines_log2].all() if lines_log2 else 1),
             ]
-            m.d.sync += fill_lines.eq(fill_lines + 1)
+            m.d.sync += [fill_lines.eq(fill_lines + 1),
+                         self.entry_filled.eq(fill_lines[:lines_log2].all() if lines_log2 else 1)]
 
         index = Signal(range(n_instr + 1))
         rom = self.instr.data                # ROM[index] while in NEXT (see the prefetch below)
@@ -111,6 +114,11 @@ class WeightFetcher(wiring.Component):
         allocated = Signal(CNT_BITS)         # entries handed to tiles so far
         burst = Signal(LEN_BITS)             # registered: this burst's lines, and whether it is the tile's last
         final = Signal()
+        # "the next tile fits", registered: entries are only released meanwhile, so a stale answer is safe;
+        # in the cycle after NEXT it still describes the previous instruction's tile (``entered``)
+        fits = Signal()
+        entered = Signal()
+        m.d.sync += [fits.eq(allocated + cur.k_bound - self.released <= D), entered.eq(0)]
         with m.FSM(name="wfetch") as fsm:
             with m.State("NEXT"):
                 go = Signal()
@@ -119,10 +127,10 @@ class WeightFetcher(wiring.Component):
                 else:
                     m.d.comb += go.eq(1)
                 with m.If(self.running & (index < n_instr) & go):
-                    m.d.sync += [cur.eq(rom), addr.eq(rom.w_base), tile.eq(0)]
+                    m.d.sync += [cur.eq(rom), addr.eq(rom.w_base), tile.eq(0), entered.eq(1)]
                     m.next = "TILE"
             with m.State("TILE"):
-                with m.If(allocated + cur.k_bound - self.released <= D):
+                with m.If(fits & ~entered):
                     m.d.sync += [left.eq(cur.k_bound << lines_log2), allocated.eq(allocated + cur.k_bound)]
                     m.next = "SIZE"
             with m.State("SIZE"):

@@ -10,7 +10,9 @@ It steps through the program and serves the instructions whose X comes from off-
 Other instructions are skipped. With ``x_dep`` it first waits until every earlier instruction's results
 are written (``mac_index`` has reached it and ``results_written``). Lines land in a FIFO of
 ``window_lines`` lines; a burst is requested only when the FIFO has room for all of it (requested lines
-are reserved), so responses are never back-pressured. Burst lengths are registered a state ahead.
+are reserved), so responses are never back-pressured. Burst lengths are registered a state ahead, the
+free lines are counted in a register and "the burst fits" is registered too, so a request (and the
+state that its grant moves) starts at flip-flops.
 Elements leave on the ``x`` stream, ``B`` per line, in address order.
 """
 
@@ -96,12 +98,13 @@ class XLoader(wiring.Component):
         m.d.comb += rowwise.eq(cur.m_outer & (cur.x_src == XSource.OFFCHIP))
         addr = Signal(ADDR_BITS)
         left = Signal(ADDR_BITS)
-        reserved = Signal(range(depth + 1))
+        free = Signal(range(depth + 1), init=depth)     # lines of the FIFO neither filled nor requested
+        fits = Signal()
         burst = Signal(LEN_BITS)      # registered: this burst's lines, and whether it is the last
         final = Signal()
         granted = Signal()
         m.d.comb += granted.eq(self.rd_x.req_valid & self.rd_x.req_ready)
-        m.d.sync += reserved.eq(reserved + Mux(granted, burst, 0) - line_pop)
+        m.d.sync += free.eq(free - Mux(granted, burst, 0) + line_pop)
         skip = Signal()
         with m.FSM(name="xload") as fsm:
             with m.State("NEXT"):
@@ -115,10 +118,13 @@ class XLoader(wiring.Component):
                                      addr.eq(rom.x_base), left.eq(Mux(starts_rowwise, rom.k_bound >> lb, rom.x_end))]
                         m.next = "SIZE"
             with m.State("SIZE"):
-                m.d.sync += [burst.eq(Mux(left > MAX_BURST, MAX_BURST, left)), final.eq(left <= MAX_BURST)]
+                size = Mux(left > MAX_BURST, MAX_BURST, left)
+                m.d.sync += [burst.eq(size), final.eq(left <= MAX_BURST), fits.eq(size <= free)]
                 m.next = "BURST"
             with m.State("BURST"):
-                m.d.comb += [self.rd_x.req_valid.eq(reserved + burst <= depth),
+                # "the burst fits", registered: only this loader takes FIFO space, so it stays true until granted
+                m.d.sync += fits.eq(burst <= free)
+                m.d.comb += [self.rd_x.req_valid.eq(fits),
                              self.rd_x.req_addr.eq(addr), self.rd_x.req_len.eq(burst)]
                 with m.If(granted):
                     m.d.sync += [addr.eq(addr + burst), left.eq(left - burst)]

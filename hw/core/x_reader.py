@@ -41,6 +41,8 @@ from hw.errors import HwError
 X_FIFO_DEPTH = 6
 #: An operand to read: its address, whether it is in the ring or a zero (padding), and the ring index up
 #: to which elements are released once it is issued.
+#: The loop bounds less one, registered when an instruction starts (the loops compare against registers).
+LAST = data.StructLayout({"k": 12, "m": 12, "n": 12, "c": 12, "ow": 12, "klo": 16})
 CANDIDATE = data.StructLayout({"addr": ADDR_BITS, "ring": 1, "zero": 1, "release": 1, "release_to": CNT_BITS})
 #: Width of the signed address arithmetic of the convolution reader (padding rows/columns go negative).
 _SADDR = ADDR_BITS + 2
@@ -142,6 +144,7 @@ class XReader(wiring.Component):
         row_addr = Signal(ADDR_BITS)    # x_base + m * x_stride
         klo = Signal(16)                # k within its column tile
         koff = Signal(ADDR_BITS)        # (k >> x_tlog) * x_tstride
+        last = Signal(LAST)
         skip = Signal()
         with m.FSM(name="xread") as fsm:
             with m.State("NEXT"):
@@ -151,7 +154,10 @@ class XReader(wiring.Component):
                         m.d.sync += index.eq(index + 1)
                     with m.Elif(~rom.x_dep | ((self.mac_index >= index) & self.results_written)):
                         m.d.sync += [cur.eq(rom), tile.eq(0), row.eq(0), k.eq(0), row_addr.eq(rom.x_base),
-                                     klo.eq(0), koff.eq(0)]
+                                     klo.eq(0), koff.eq(0),
+                                     last.k.eq(rom.k_bound - 1), last.m.eq(rom.m_bound - 1), last.n.eq(rom.n_tiles - 1),
+                                     last.c.eq(rom.in_c - 1), last.ow.eq(rom.out_w - 1),
+                                     last.klo.eq((Const(1, 16) << rom.x_tlog) - 1)]
                         if self.conv:
                             with m.If(rom.conv):
                                 m.next = "CMUL"
@@ -160,47 +166,47 @@ class XReader(wiring.Component):
                         else:
                             m.next = "RUN"
             with m.State("RUN"):
-                self._gemm(m, cur, index, tile, row, k, row_addr, klo, koff, offer, gen, advance)
+                self._gemm(m, cur, last, index, tile, row, k, row_addr, klo, koff, offer, gen, advance)
             if self.conv:
-                self._conv(m, cur, index, tile, row, offer, gen, advance)
+                self._conv(m, cur, last, index, tile, row, offer, gen, advance)
         # prefetch: away from NEXT (and when NEXT skips) the ROM reads the instruction NEXT sees next
         m.d.comb += self.instr.addr.eq(index + (~fsm.ongoing("NEXT") | skip))
         return m
 
     # ------------------------------------------------------------------------------------------------
-    def _gemm(self, m: Module, cur, index, tile, row, k, row_addr, klo, koff, offer, gen, advance) -> None:
+    def _gemm(self, m: Module, cur, last, index, tile, row, k, row_addr, klo, koff, offer, gen, advance) -> None:
         """The ``RUN`` state: GEMM operands, element ``(m, k)`` of column tiles of ``2**x_tlog`` elements."""
         is_ring = cur.x_src == XSource.RING
         m.d.comb += [offer.eq(1), gen.addr.eq(row_addr + koff + klo), gen.ring.eq(is_ring)]
-        last = Signal()
+        finished = Signal()
         with m.If(advance):
             m.d.sync += [k.eq(k + 1), klo.eq(klo + 1)]
-            with m.If(klo == (Const(1, 16) << cur.x_tlog) - 1):
+            with m.If(klo == last.klo):
                 m.d.sync += [klo.eq(0), koff.eq(koff + cur.x_tstride)]
-            with m.If(k == cur.k_bound - 1):
+            with m.If(k == last.k):
                 m.d.sync += [k.eq(0), klo.eq(0), koff.eq(0)]
                 if self.m_outer:
                     with m.If(cur.m_outer):
                         # pixel-major: row m again for every N tile, then the next row
                         m.d.sync += tile.eq(tile + 1)
-                        with m.If(tile == cur.n_tiles - 1):
+                        with m.If(tile == last.n):
                             m.d.sync += [tile.eq(0), row.eq(row + 1), row_addr.eq(row_addr + cur.x_stride)]
-                            m.d.comb += last.eq(row == cur.m_bound - 1)
+                            m.d.comb += finished.eq(row == last.m)
                             if self.ring:
                                 with m.If(is_ring & cur.x_rows):   # row done: free it
                                     m.d.comb += [gen.release.eq(1), gen.release_to.eq(row_addr + cur.x_stride)]
                 with (m.Else() if self.m_outer else m.If(1)):
                     m.d.sync += [row.eq(row + 1), row_addr.eq(row_addr + cur.x_stride)]
-                    with m.If(row == cur.m_bound - 1):
+                    with m.If(row == last.m):
                         m.d.sync += [row.eq(0), tile.eq(tile + 1), row_addr.eq(cur.x_base)]
-                        m.d.comb += last.eq(tile == cur.n_tiles - 1)
-                with m.If(last):
+                        m.d.comb += finished.eq(tile == last.n)
+                with m.If(finished):
                     m.d.sync += [index.eq(index + 1), row.eq(0), tile.eq(0)]
                     with m.If(is_ring):
                         m.d.comb += [gen.release.eq(1), gen.release_to.eq(cur.x_end)]
                     m.next = "NEXT"
 
-    def _conv(self, m: Module, cur, index, tile, pixel, offer, gen, advance) -> None:
+    def _conv(self, m: Module, cur, last, index, tile, pixel, offer, gen, advance) -> None:
         """The im2col states: ``CMUL`` and ``CBASE`` prepare the steps, ``CONV`` generates operands.
 
         ``iy1``/``ix1`` are the source row/column + 1 in the upsampled, unpadded map (0 = top/left
@@ -237,7 +243,7 @@ class XReader(wiring.Component):
             m.d.comb += [offer.eq(1), gen.addr.eq(row_addr + col_off + ch), gen.ring.eq(is_ring), gen.zero.eq(~inside)]
             with m.If(advance):
                 m.d.sync += ch.eq(ch + 1)
-                with m.If(ch == cur.in_c - 1):
+                with m.If(ch == last.c):
                     m.d.sync += ch.eq(0)
                     with m.If(kx != 2):
                         m.d.sync += [kx.eq(kx + 1), ix1.eq(ix1 + 1),
@@ -248,22 +254,22 @@ class XReader(wiring.Component):
                             m.d.sync += [ky.eq(ky + 1), ix1.eq(ix1 - 2), col_off.eq(col_off - col_back),
                                          iy1.eq(iy1 + 1), row_addr.eq(row_addr + Mux(~cur.up | ~iy1[0], row_stride, 0))]
                         with m.Else():
-                            self._conv_next_tile(m, cur, index, tile, pixel, oy, ox, ky, iy1, ix1, row_stride,
+                            self._conv_next_tile(m, cur, last, index, tile, pixel, oy, ox, ky, iy1, ix1, row_stride,
                                                  row_addr, col_off, col_back, row_back, is_ring, gen)
 
     @staticmethod
-    def _conv_next_tile(m: Module, cur, index, tile, pixel, oy, ox, ky, iy1, ix1, row_stride, row_addr, col_off,
+    def _conv_next_tile(m: Module, cur, last, index, tile, pixel, oy, ox, ky, iy1, ix1, row_stride, row_addr, col_off,
                         col_back, row_back, is_ring, gen) -> None:
         """The last tap of an N tile: the next N tile of the pixel, the next pixel, or the next row."""
         in_c = cur.in_c
         m.d.sync += [ky.eq(0), tile.eq(tile + 1)]
-        with m.If(tile != cur.n_tiles - 1):
+        with m.If(tile != last.n):
             # taps back to (0, 0) of the same pixel
             m.d.sync += [ix1.eq(ix1 - 2), col_off.eq(col_off - col_back), iy1.eq(iy1 - 2),
                          row_addr.eq(row_addr - row_back)]
         with m.Else():
             m.d.sync += [tile.eq(0), pixel.eq(pixel + 1)]
-            with m.If(ox != cur.out_w - 1):
+            with m.If(ox != last.ow):
                 # the next pixel: ix1 from ox*s + 2 to (ox + 1)*s
                 m.d.sync += [ox.eq(ox + 1), iy1.eq(iy1 - 2), row_addr.eq(row_addr - row_back)]
                 with m.If(~cur.s_log):
@@ -277,7 +283,7 @@ class XReader(wiring.Component):
                              iy1.eq(Mux(cur.s_log, iy1, iy1 - 1)), row_addr.eq(new_row_addr)]
                 with m.If(is_ring):
                     m.d.comb += [gen.release.eq(1), gen.release_to.eq(new_row_addr)]
-            with m.If(pixel == cur.m_bound - 1):
+            with m.If(pixel == last.m):
                 m.d.sync += [oy.eq(0), ox.eq(0), index.eq(index + 1)]
                 with m.If(is_ring):
                     m.d.comb += [gen.release.eq(1), gen.release_to.eq(cur.r_end)]
