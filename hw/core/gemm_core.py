@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -298,9 +298,16 @@ class GemmCore(wiring.Component):
         ring_r = ring.read_port()
         m.d.comb += [ring_r.addr.eq(reader.read_addr[:ring_bits] if R > 1 else 0), reader.ring_data.eq(ring_r.data)]
         received = Signal(CNT_BITS)
+        m.d.comb += [reader.received.eq(received), ring_w.addr.eq(received[:ring_bits] if R > 1 else 0)]
+        # "a slot is free" from registers: the fill level as of the previous cycle's release, with and without
+        # the previous cycle's write (a release seen a cycle late only delays the next write)
         room = Signal()
-        m.d.comb += [reader.received.eq(received), room.eq(received - reader.ring_consumed < R),
-                     ring_w.addr.eq(received[:ring_bits] if R > 1 else 0)]
+        room_if_idle = Signal()
+        room_if_write = Signal()
+        wrote = Signal()
+        m.d.sync += [room_if_idle.eq(received - reader.ring_consumed < R),
+                     room_if_write.eq(received - reader.ring_consumed + 1 < R), wrote.eq(ring_w.en)]
+        m.d.comb += room.eq(Mux(wrote, room_if_write, room_if_idle))
         fill = Signal()
         if self.uses_linebuf:
             # the X loader's elements go into the ring (line buffer), one per cycle

@@ -104,7 +104,8 @@ class XLoader(wiring.Component):
         final = Signal()
         granted = Signal()
         m.d.comb += granted.eq(self.rd_x.req_valid & self.rd_x.req_ready)
-        m.d.sync += free.eq(free - Mux(granted, burst, 0) + line_pop)
+        after_grant = Mux(granted, free - burst, free)
+        m.d.sync += free.eq(Mux(line_pop, after_grant + 1, after_grant))     # the late pop only selects
         skip = Signal()
         with m.FSM(name="xload") as fsm:
             with m.State("NEXT"):
