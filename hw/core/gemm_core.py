@@ -228,6 +228,11 @@ class GemmCore(wiring.Component):
                                                     stream_out=self.uses_stream_y, offchip=self.uses_offchip_y)
         quiet = Signal()      # every result issued so far is written
         m.d.comb += quiet.eq(pipe.empty & epilogue.idle & writer.idle)
+        # operand readers waiting on earlier results (``x_dep``) see the MAC array's instruction and ``quiet``
+        # of the previous cycle, a consistent snapshot: every earlier instruction's results were written then
+        written = Signal()
+        mac_index = Signal.like(seq.index)
+        m.d.sync += [written.eq(quiet), mac_index.eq(seq.index)]
 
         # weights: fetcher -> weight buffer -> MAC pipeline
         wiring.connect(m, wfetch.instr, next(ports))
@@ -273,7 +278,7 @@ class GemmCore(wiring.Component):
             m.submodules.xload = loader = XLoader(words_per_line=B, n_instr=n_instr, window_lines=self.x_window_lines)
             wiring.connect(m, loader.instr, next(ports))
             wiring.connect(m, loader.rd_x, wiring.flipped(self.rd_x))
-            m.d.comb += [loader.running.eq(running), loader.mac_index.eq(seq.index), loader.results_written.eq(quiet)]
+            m.d.comb += [loader.running.eq(running), loader.mac_index.eq(mac_index), loader.results_written.eq(written)]
             if not self.uses_linebuf:
                 wiring.connect(m, loader.x, seq.x_offchip)
         if reader_needed:
@@ -281,7 +286,7 @@ class GemmCore(wiring.Component):
                                                   conv=self.uses_conv, m_outer=self.uses_m_outer)
             wiring.connect(m, reader.instr, next(ports))
             wiring.connect(m, reader.x, seq.x_chip)
-            m.d.comb += [reader.running.eq(running), reader.mac_index.eq(seq.index), reader.results_written.eq(quiet)]
+            m.d.comb += [reader.running.eq(running), reader.mac_index.eq(mac_index), reader.results_written.eq(written)]
             if self.uses_spad_x:
                 spad_r = spad.read_port()
                 m.d.comb += [spad_r.addr.eq(reader.read_addr), reader.spad_data.eq(spad_r.data)]
