@@ -69,7 +69,7 @@ def test_generate_attention_sequential_writes_semaphores_and_the_softmax_epilogu
     verilog = (tmp_path / "attention_sequential.v").read_text()
     assert "module top(" in verilog and "$readmemh" in verilog
     assert "/work/" not in verilog and str(tmp_path) not in verilog and "src =" not in verilog
-    assert "top.core0.softmax" in verilog                  # the row-softmax SFU is built into the core
+    assert "top.core0.epilogue.softmax" in verilog         # the row-softmax SFU is built into the core
     schedule = json.loads((tmp_path / "attention_sequential_schedule.json").read_text())
     assert schedule["budget"]["lanes"] == 32 and schedule["budget"]["buffer_bytes"] == 2560
     assert schedule["decisions"]["mapping"] == "[kt+v+q+s+o @32]"
@@ -99,7 +99,7 @@ def test_generate_attention_dataflow_builds_softmax_and_semaphores_only_where_us
     schedule = json.loads((tmp_path / "attention_dataflow_schedule.json").read_text())
     tasks = [core["program"][0]["task"] for core in schedule["cores"]]
     assert tasks == ["kt", "v", "q", "s", "o"]
-    softmax_cores = {int(name) for name in re.findall(r"module \\top\.core(\d+)\.softmax\b", verilog)}
+    softmax_cores = {int(name) for name in re.findall(r"module \\top\.core(\d+)\.epilogue\.softmax\b", verilog)}
     assert softmax_cores == {tasks.index("s")}
     s, o = schedule["cores"][3]["program"][0], schedule["cores"][4]["program"][0]
     assert (s["w_dep"], s["w_core"], s["w_count"], s["m_outer"], s["softmax"]) == (True, 0, 1, True, True)
