@@ -199,6 +199,12 @@ class Platform:
         """The link between two PEs (by index)."""
         return self._links[src_pe][dst_pe]
 
+    def links_between_pes(self) -> list[Link]:
+        """The link of every ordered pair of different PEs (row by row): what platform-average
+        communication costs average over."""
+        n = len(self.pes)
+        return [self._links[i][j] for i in range(n) for j in range(n) if i != j]
+
     def mean_transfer_terms(self) -> tuple[float, float]:
         """The exact mean of :meth:`transfer_time` over ordered pairs of different PEs, as ``(latency us,
         us per volume unit)``: a volume ``v > 0`` takes ``latency + v * per_unit`` on average.
@@ -209,10 +215,9 @@ class Platform:
         different PEs has the same bandwidth. A platform of one PE gives ``(0, 1)``. (Two terms suffice because
         :func:`link_transfer_time` is affine in the volume.)
         """
-        n = len(self.pes)
-        if n < 2:
+        pairs = self.links_between_pes()
+        if not pairs:
             return 0.0, 1.0
-        pairs = [self._links[i][j] for i in range(n) for j in range(n) if i != j]
         return (sum(link.latency_us for link in pairs) / len(pairs),
                 sum(1.0 / link.bandwidth for link in pairs) / len(pairs))
 

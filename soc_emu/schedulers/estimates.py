@@ -232,8 +232,7 @@ class MeanCosts:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        n = len(platform.pes)
-        pairs = [platform.link(i, j) for i in range(n) for j in range(n) if i != j]
+        pairs = platform.links_between_pes()
         if pairs:
             self.mean_latency_us = sum(link.latency_us for link in pairs) / len(pairs)
             self.mean_bandwidth = sum(link.bandwidth for link in pairs) / len(pairs)
