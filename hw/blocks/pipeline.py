@@ -5,7 +5,8 @@ short pipelines: every stage register loads when the output register is free or 
 stalled output holds the whole pipeline (no bubble is squeezed out, which costs nothing at one beat per
 cycle and keeps the handshake to one ``advance`` signal). A skid register in front makes the input's
 ``ready`` a register, so that ``ready`` never runs combinationally from one block through the next
-(blocks in a row would otherwise chain their handshakes into one long path). The softmax reduces a beat with balanced trees
+(blocks in a row would otherwise chain their handshakes into one long path); a register slice cuts a
+handshake completely (valid, data and ready all registers). The softmax reduces a beat with balanced trees
 (maximum, sum) that are registered every few levels so that no cycle holds more than a couple of
 comparators or adders.
 """
@@ -54,6 +55,31 @@ def skid_buffer(m: Module, valid: Value, payload: Value, advance: Value, name: s
     entering = Signal(len(payload), name=f"{name}_out")
     m.d.comb += entering.eq(Mux(held, data, payload))
     return ~held, held | valid, entering
+
+
+def register_slice(m: Module, valid: Value, payload: Value, take: Value,
+                   name: str = "slice") -> tuple[Value, Signal, Signal]:
+    """A two-entry register slice on a stream: everything it hands on is a flip-flop.
+
+    ``valid``/``payload`` are the source's; ``take`` is high when the consumer takes the slice's
+    output this cycle (it may depend on the returned ``valid`` combinationally). Returns ``(ready,
+    out_valid, out_payload)``: the source's ready and the output, all registers. A beat that arrives
+    while the output is held waits in a spare register (the source is then not ready), so the slice
+    passes one beat per cycle and no handshake path crosses it: a consumer with a deep decision on
+    ``out_valid`` does not reach back into its source's FIFO pointers."""
+    out_valid = Signal(name=f"{name}_valid")
+    out = Signal(len(payload), name=f"{name}_data")
+    spare_valid = Signal(name=f"{name}_spare_valid")
+    spare = Signal(len(payload), name=f"{name}_spare")
+    ready = ~spare_valid
+    with m.If(take | ~out_valid):
+        with m.If(spare_valid):
+            m.d.sync += [out.eq(spare), out_valid.eq(1), spare_valid.eq(0)]
+        with m.Else():
+            m.d.sync += [out.eq(payload), out_valid.eq(valid)]
+    with m.Elif(valid & ready):
+        m.d.sync += [spare.eq(payload), spare_valid.eq(1)]
+    return ready, out_valid, out
 
 
 def valid_chain(m: Module, advance: Value, valid_in: Value, latency: int, name: str = "valid") -> Signal:

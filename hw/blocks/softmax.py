@@ -44,7 +44,12 @@ class Softmax(wiring.Component):
     1. load: accept the row (1 beat per cycle) into an input register, write it to the row buffer and
        reduce it with a pipelined maximum tree into the row maximum;
     2. sum: read the buffer back, register ``d = min(max - x, len - 1)`` per lane, look up
-       ``e = table[d]`` and add the beat with a pipelined tree into the row sum;
+       ``e = table[d]`` and add the beat with a pipelined tree into the row sum. The clamp is not a
+       compare: the table is stored zero-filled to a power of two, ``2**p`` entries, so ``table[d]``
+       is the same for every ``d >= len - 1`` up to ``2**p - 1`` (0, the last real entry; or the table
+       has all ``2**bits`` entries), and ``d`` saturates to ``2**p - 1`` when it has a bit at or above
+       ``p`` (an OR of those bits selects the register's set value). The index register is fed by one
+       subtraction and one gate;
     3. divide: restoring division ``2**K // sum``, one quotient bit per cycle; the first 15 bits are
        known to be 0 (``sum >= table[0] = 2**15``) and skipped, so ``K - 14`` cycles;
     4. emit: read the buffer back again, look up ``e``, multiply by the reciprocal (registered), shift
@@ -110,7 +115,8 @@ class Softmax(wiring.Component):
         bits, width = self.bits, self.width
         beats = self.row_len // width
         k_bits = self.recip_bits
-        last_entry = len(self.table) - 1
+        index_bits = max(1, (len(self.table) - 1).bit_length())   # p: the stored table has 2**p entries
+        stored_table = self.table + (0,) * ((1 << index_bits) - len(self.table))
         layout = vector_layout(bits, width)
         masked = self.valid < self.row_len
 
@@ -127,7 +133,7 @@ class Softmax(wiring.Component):
         for k in range(width):
             # a copy per lane: one read port each (a single memory with dozens of ports defeats Yosys)
             m.submodules[f"exp_table_{k}"] = exp_rom = memory.Memory(shape=unsigned(EXP_FRAC_BITS + 1),
-                                                              depth=len(self.table), init=self.table)
+                                                              depth=len(stored_table), init=stored_table)
             exp_rd.append(exp_rom.read_port(transparent_for=()))
         m.submodules.out = out = fifo.SyncFIFOBuffered(width=layout.size, depth=OUT_DEPTH)
 
@@ -170,12 +176,12 @@ class Softmax(wiring.Component):
         exps = []
         for k in range(width):
             distance = wire(m, row_max - row_rd.data[k], f"distance_{k}")
-            clamped = Signal(range(last_entry + 1), name=f"clamped_{k}")
-            m.d.sync += clamped.eq(Mux(distance > last_entry, last_entry, distance))
-            m.d.comb += exp_rd[k].addr.eq(clamped)
+            index = Signal(index_bits, name=f"index_{k}")
+            m.d.sync += index.eq(Mux(distance[index_bits:].any(), (1 << index_bits) - 1, distance[:index_bits]))
+            m.d.comb += exp_rd[k].addr.eq(index)
             exp = Signal(EXP_FRAC_BITS + 1, name=f"exp_{k}")
             if masked:
-                # the lane's mask, registered with the distance and again with the table data: 0 for padding
+                # the lane's mask, registered with the index and again with the table data: 0 for padding
                 real_dist, real_table = Signal(name=f"real_dist_{k}"), Signal(name=f"real_table_{k}")
                 m.d.sync += [real_dist.eq(real(row_addr, k)), real_table.eq(real_dist)]
                 m.d.sync += exp.eq(Mux(real_table, exp_rd[k].data, 0))

@@ -16,10 +16,14 @@ control decision:
    convolution the address is kept incrementally: the source row's address ``base + row*in_w*in_c`` and
    the column's offset ``col*in_c`` move by precomputed steps as the taps, N tiles and pixels advance
    (``in_w*in_c`` is multiplied once, in a register stage when the instruction starts);
-2. **issue**: the candidate is issued when the X FIFO has room and, for a ring source, its element has
-   arrived (``addr < received``); ring entries that no later operand needs are released with it;
-3. **read**: the scratchpad or ring is read (synchronous read port, ``read_addr`` -> ``*_data``);
-4. the element (or a zero for padding) enters the X FIFO, which the MAC array pops through ``x``.
+2. **check**: the candidate moves to a second register, and whether its element is there (on chip, a
+   zero, or a ring element that has arrived: ``addr < received``) is registered with it, and refreshed
+   every cycle while it waits; so the 24-bit arrival compare ends in a register, not in the loop
+   counters' enables;
+3. **issue**: the checked candidate is issued when the X FIFO has room and its element is there; ring
+   entries that no later operand needs are released with it;
+4. **read**: the scratchpad or ring is read (synchronous read port, ``read_addr`` -> ``*_data``);
+5. the element (or a zero for padding) enters the X FIFO, which the MAC array pops through ``x``.
 
 Ring sources release input as they go: up to ``x_end`` at the end of a GEMM, row by row for
 pixel-major GEMMs with ``x_rows`` and for convolutions (rows above the next output row's window), and
@@ -28,7 +32,7 @@ up to ``r_end`` at the end of a convolution.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -106,7 +110,10 @@ class XReader(wiring.Component):
         offer = Signal()            # the generator offers an operand this cycle
         gen = Signal(CANDIDATE)     # what it offers
         c_valid = Signal()
-        c = Signal(CANDIDATE)       # the registered candidate, issued when it can be
+        c = Signal(CANDIDATE)       # the registered candidate
+        d_valid = Signal()
+        d = Signal(CANDIDATE)       # the checked candidate, issued when it can be
+        d_there = Signal()          # its element is there (registered; see "check")
         # ---- issue -> read -> X FIFO ----
         issued = Signal()
         issued_ring = Signal()
@@ -116,20 +123,27 @@ class XReader(wiring.Component):
         pending_zero = Signal()
         room = Signal()
         m.d.comb += room.eq(xfifo.level + pending + issued < xfifo.depth)
-        avail = Signal()
-        if self.ring:
-            m.d.comb += avail.eq(~c.ring | c.zero | (c.addr < self.received))
-        else:
-            m.d.comb += avail.eq(1)
+        def there(candidate) -> Value:
+            """Whether ``candidate``'s element can be read now."""
+            if not self.ring:
+                return Const(1)
+            return ~candidate.ring | candidate.zero | (candidate.addr < self.received)
+
         fire = Signal()
-        m.d.comb += fire.eq(c_valid & room & avail)
+        m.d.comb += fire.eq(d_valid & room & d_there)
+        move = Signal()             # the candidate moves to the checked register this cycle
+        m.d.comb += move.eq(c_valid & (~d_valid | fire))
         advance = Signal()          # the generator's candidate is taken this cycle
-        m.d.comb += advance.eq(offer & (~c_valid | fire))
+        m.d.comb += advance.eq(offer & (~c_valid | move))
         m.d.sync += [issued.eq(fire), pending.eq(issued), pending_ring.eq(issued_ring), pending_zero.eq(issued_zero)]
         with m.If(fire):
-            m.d.sync += [issued_ring.eq(c.ring), issued_zero.eq(c.zero), self.read_addr.eq(c.addr), c_valid.eq(0)]
-            with m.If(c.release):
-                m.d.sync += self.ring_consumed.eq(c.release_to)
+            m.d.sync += [issued_ring.eq(d.ring), issued_zero.eq(d.zero), self.read_addr.eq(d.addr), d_valid.eq(0)]
+            with m.If(d.release):
+                m.d.sync += self.ring_consumed.eq(d.release_to)
+        with m.If(move):
+            m.d.sync += [d_valid.eq(1), d.eq(c), d_there.eq(there(c)), c_valid.eq(0)]
+        with m.Else():
+            m.d.sync += d_there.eq(there(d))
         with m.If(advance):
             m.d.sync += [c_valid.eq(1), c.eq(gen)]
         data = Mux(pending_zero, 0, Mux(pending_ring, self.ring_data, self.spad_data))

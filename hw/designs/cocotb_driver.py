@@ -42,7 +42,16 @@ async def _run_once(dut, clock_ns: float, limit_ns: float, stop_after_ns: float 
 
 
 async def _read(dut, port, value, out, clock_ns: float) -> int:
+    """A debug read through a combinational port (the off-chip memory model's)."""
     port.value = value
+    await Timer(clock_ns / 4, unit="ns")
+    return int(out.value)
+
+
+async def _read_registered(dut, port, value, out, clock_ns: float) -> int:
+    """A read through a synchronous port (the trace memories'): the data follows a clock edge."""
+    port.value = value
+    await RisingEdge(dut.clk)
     await Timer(clock_ns / 4, unit="ns")
     return int(out.value)
 
@@ -81,7 +90,8 @@ async def run_manifest(dut):
         for core, n_instr in enumerate(manifest["cores"]):
             entry = {name: int(getattr(dut, f"c{core}_{name}").value) for name in ("busy", "stall", "reconf")}
             dut.trace_core.value = core
-            entry["trace"] = [await _read(dut, dut.trace_addr, i, dut.trace_data, clock_ns) for i in range(n_instr)]
+            entry["trace"] = [await _read_registered(dut, dut.trace_addr, i, dut.trace_data, clock_ns)
+                              for i in range(n_instr)]
             record["cores"].append(entry)
         record["out"] = [await _read(dut, dut.dbg_addr, run["out_line"] + i, dut.dbg_data, clock_ns)
                          for i in range(run["out_lines"])]

@@ -73,6 +73,7 @@ def test_steps_walk_the_loop_nest_once_their_weights_are_filled() -> None:
         ends = []
         for index in range(len(program)):
             ctx.set(seq.trace_addr, index)
+            await ctx.tick()              # a synchronous read port: the entry a cycle later
             ends.append(ctx.get(seq.trace_data))
         assert 0 < ends[0] < ends[1] < cycle
 
