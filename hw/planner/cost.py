@@ -8,12 +8,13 @@ Each core is followed instruction by instruction and, inside an instruction, N t
 - **Weight fetcher** (:class:`_WeightFetcher`): it runs ahead of the MAC array as far as the weight buffer
   allows. A tile is requested once the fetcher has issued the previous one's lines (its weight lines,
   then the core's off-chip X lines for that tile) and the buffer has room (the MAC array has released
-  enough earlier tiles), and arrives ``FETCH_OVERHEAD + latency`` cycles after those lines. So the
-  first tile of a run costs a full round trip, a big tile is fetched before it is used, and short tiles
-  in a small buffer are paced by the refill round trip.
+  enough earlier tiles), and arrives ``FETCH_OVERHEAD + latency`` cycles after its weight lines, plus
+  a cycle per X line. So the first tile of a run costs a full round trip, a big tile is fetched before
+  it is used, and short tiles in a small buffer are paced by the refill round trip.
 - **Read channel** (:class:`_ReadChannel`): one line per cycle for all cores. The memory system grants
   bursts round-robin among the clients that request, so while other cores have lines waiting, a core's
-  lines get an equal share of the channel (processor sharing). A first pass follows every core alone
+  lines get an equal share of the channel (processor sharing; a core's weight fetcher and X loader
+  count as one client). A first pass follows every core alone
   and records its requests (a weight tile when requested, X lines spread over the tile that reads
   them); the second follows each core against the other cores' recorded requests. So a core that
   prefetches all its weights while another streams slows the streaming one down.
@@ -277,9 +278,10 @@ def _follow(plan: DesignPlan, consumer_start: dict[int, float], requests: dict[i
                     start = _after_whole_input(start, p_end, instr.m_bound * step, instr.k_bound)
             x_lines = instr.x_end if instr.x_src == XSource.OFFCHIP and not instr.pixel_major else 0
             first, own_end = _run(instr, core, B, start, fetcher, fetch_after, x_lines)
-            if instr.x_src == XSource.LINEBUF or (instr.x_src == XSource.OFFCHIP and not x_lines):
-                # a line buffer or pixel-major rows, read while the instruction runs
-                fetcher.stream(instr.x_end * (1 if instr.x_src == XSource.LINEBUF else instr.n_tiles), first, own_end)
+            if instr.x_src == XSource.LINEBUF:              # a line buffer, read while the instruction runs
+                fetcher.stream(instr.x_end, first, own_end)
+            elif instr.x_src == XSource.OFFCHIP and not x_lines:     # pixel-major rows, once per N tile
+                fetcher.stream(instr.n_tiles * instr.x_end, first, own_end)
             end = max(own_end, floor)
             if instr.x_src == XSource.RING:
                 reads_from.setdefault(ci, first)
