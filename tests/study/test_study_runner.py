@@ -94,6 +94,9 @@ def test_an_interrupted_run_stops_the_study_instead_of_counting_as_failed(spec_d
     import threading
 
     (run,) = expand(parse_spec(spec_data(seeds=[0], rates=[20], schedulers=["etf"], jobs=2_000_000)))
+    # Python's own Ctrl-C handler, as in an interactive run: a test runner started in the background of a
+    # non-interactive shell inherits SIGINT ignored, and the signal would then never arrive
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -101,6 +104,7 @@ def test_an_interrupted_run_stops_the_study_instead_of_counting_as_failed(spec_d
             run_one(run)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_killed_worker_is_replaced_and_its_runs_redone(spec_data: Callable[..., dict], tmp_path: Path) -> None:
